@@ -1,0 +1,242 @@
+import { randomUUID } from "node:crypto";
+
+export type RoleName =
+  | "queue"
+  | "logs"
+  | "notifications"
+  | "data"
+  | "search"
+  | "email"
+  | "sms"
+  | "secrets"
+  | "crypto"
+  | "ai"
+  | "catalog";
+
+export const ROLE_NAMES: readonly RoleName[] = [
+  "queue",
+  "logs",
+  "notifications",
+  "data",
+  "search",
+  "email",
+  "sms",
+  "secrets",
+  "crypto",
+  "ai",
+  "catalog",
+];
+
+/** Stable, machine-readable error codes. Callers branch on these, never on messages. */
+export type BridgeErrorCode =
+  | "CONFIG_INVALID"
+  | "PROVIDER_NOT_INSTALLED"
+  | "PROVIDER_NOT_FOUND"
+  | "ROLE_NOT_CONFIGURED"
+  | "VALIDATION_FAILED"
+  | "INVALID_FILTER"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "VERSION_CONFLICT"
+  | "DUPLICATE_KEY"
+  | "INVALID_TRANSITION"
+  | "INSUFFICIENT_STOCK"
+  | "RESERVATION_NOT_ACTIVE"
+  | "NO_PRICE"
+  | "INVALID_JOB_CARD"
+  | "PAYLOAD_TOO_LARGE"
+  | "LEASE_EXPIRED"
+  | "OUTBOX_FULL"
+  | "UNAVAILABLE"
+  | "TIMEOUT"
+  | "CLOSED"
+  | "PERMANENT_DELIVERY_FAILURE"
+  | "RETRYABLE_DELIVERY_FAILURE"
+  | "TOKEN_INVALID"
+  | "TOKEN_EXPIRED"
+  | "TOKEN_REUSED"
+  | "SECRET_NOT_FOUND"
+  | "NOT_SUPPORTED"
+  | "INTERNAL";
+
+export interface BridgeErrorOptions {
+  code: BridgeErrorCode;
+  role?: RoleName;
+  integration?: string;
+  tenantId?: string;
+  correlationId?: string;
+  /** Whether repeating the same call later may succeed. */
+  retryable?: boolean;
+  /** Structured facts about the failure, such as the rejected value. */
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error Bridge throws on purpose. The message says what
+ * failed, on which value and what to do; the fields say where.
+ */
+export class BridgeError extends Error {
+  readonly code: BridgeErrorCode;
+  readonly role: RoleName | undefined;
+  readonly integration: string | undefined;
+  readonly tenantId: string | undefined;
+  readonly correlationId: string;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(message: string, options: BridgeErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.role = options.role;
+    this.integration = options.integration;
+    this.tenantId = options.tenantId;
+    this.correlationId = options.correlationId ?? randomUUID();
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      role: this.role,
+      integration: this.integration,
+      tenantId: this.tenantId,
+      correlationId: this.correlationId,
+      retryable: this.retryable,
+      details: this.details,
+    };
+  }
+}
+
+type Context = Omit<BridgeErrorOptions, "code">;
+
+export class ConfigError extends BridgeError {
+  /** One entry per invalid or missing variable. */
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[], context: Context = {}) {
+    const lines = problems.map(
+      (p) => `  - ${p.variable}: ${p.message} (got ${p.value === undefined ? "nothing" : JSON.stringify(p.value)})`,
+    );
+    super(`Invalid configuration, ${problems.length} problem(s):\n${lines.join("\n")}`, {
+      ...context,
+      code: "CONFIG_INVALID",
+      details: { problems },
+    });
+    this.problems = problems;
+  }
+}
+
+export interface ConfigProblem {
+  variable: string;
+  /** The value as received, with secrets masked; undefined when missing. */
+  value: string | undefined;
+  /** What is expected, in plain words. */
+  message: string;
+}
+
+export class ProviderNotInstalledError extends BridgeError {
+  constructor(provider: string, packageName: string, role?: RoleName) {
+    super(
+      `Provider "${provider}" is named in the environment but ${packageName} is not installed. Run: pnpm add ${packageName}`,
+      { code: "PROVIDER_NOT_INSTALLED", integration: provider, role, details: { packageName } },
+    );
+  }
+}
+
+export class ValidationError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "VALIDATION_FAILED" });
+  }
+}
+
+export class InvalidFilterError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "INVALID_FILTER" });
+  }
+}
+
+export class NotFoundError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "NOT_FOUND" });
+  }
+}
+
+export class VersionConflictError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "VERSION_CONFLICT", retryable: true });
+  }
+}
+
+export class DuplicateKeyError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "DUPLICATE_KEY" });
+  }
+}
+
+export class InvalidTransitionError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "INVALID_TRANSITION" });
+  }
+}
+
+export class InsufficientStockError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "INSUFFICIENT_STOCK" });
+  }
+}
+
+export class UnavailableError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "UNAVAILABLE", retryable: true });
+  }
+}
+
+export class TimeoutError extends BridgeError {
+  constructor(message: string, context: Context = {}) {
+    super(message, { ...context, code: "TIMEOUT", retryable: true });
+  }
+}
+
+/** Delivery errors of email and SMS say whether sending again can help. */
+export class DeliveryError extends BridgeError {
+  constructor(message: string, permanent: boolean, context: Context = {}) {
+    super(message, {
+      ...context,
+      code: permanent ? "PERMANENT_DELIVERY_FAILURE" : "RETRYABLE_DELIVERY_FAILURE",
+      retryable: !permanent,
+    });
+  }
+}
+
+export function isBridgeError(error: unknown, code?: BridgeErrorCode): error is BridgeError {
+  return error instanceof BridgeError && (code === undefined || error.code === code);
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  stack?: string;
+  details?: Record<string, unknown>;
+}
+
+/** Turns anything thrown into plain JSON that survives a queue or a log store. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof BridgeError) {
+    return { name: error.name, message: error.message, code: error.code, stack: error.stack, details: error.details };
+  }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof code === "string" ? { code } : {}),
+      ...(error.stack ? { stack: error.stack } : {}),
+    };
+  }
+  return { name: "NonError", message: typeof error === "string" ? error : JSON.stringify(error) ?? String(error) };
+}
