@@ -72,11 +72,15 @@ export interface BridgeErrorOptions {
   cause?: unknown;
 }
 
+const BRAND = Symbol.for("@bridge/core/BridgeError");
+
 /**
  * Base class of every error Bridge throws on purpose. The message says what
  * failed, on which value and what to do; the fields say where.
  */
 export class BridgeError extends Error {
+  /** Lets `isBridgeError` recognise errors from a second copy of core (ESM and CJS loaded side by side). */
+  readonly [BRAND] = true;
   readonly code: BridgeErrorCode;
   readonly role: RoleName | undefined;
   readonly integration: string | undefined;
@@ -139,11 +143,17 @@ export interface ConfigProblem {
 }
 
 export class ProviderNotInstalledError extends BridgeError {
-  constructor(provider: string, packageName: string, role?: RoleName) {
-    super(
-      `Provider "${provider}" is named in the environment but ${packageName} is not installed. Run: pnpm add ${packageName}`,
-      { code: "PROVIDER_NOT_INSTALLED", integration: provider, role, details: { packageName } },
-    );
+  readonly packages: string[];
+  /** `missing` maps each provider name to the variable that named it, such as BRIDGE_QUEUE. */
+  constructor(missing: Array<{ provider: string; packageName: string; variable: string }>) {
+    const names = missing.map((m) => `${m.packageName} (named by ${m.variable}=${m.provider})`).join(", ");
+    const packages = [...new Set(missing.map((m) => m.packageName))];
+    super(`Provider package not installed: ${names}. Run: pnpm add ${packages.join(" ")}`, {
+      code: "PROVIDER_NOT_INSTALLED",
+      integration: missing[0]?.provider,
+      details: { missing },
+    });
+    this.packages = packages;
   }
 }
 
@@ -213,7 +223,9 @@ export class DeliveryError extends BridgeError {
 }
 
 export function isBridgeError(error: unknown, code?: BridgeErrorCode): error is BridgeError {
-  return error instanceof BridgeError && (code === undefined || error.code === code);
+  if (typeof error !== "object" || error === null) return false;
+  const branded = (error as Record<symbol, unknown>)[BRAND] === true;
+  return branded && (code === undefined || (error as BridgeError).code === code);
 }
 
 export interface SerializedError {
@@ -226,7 +238,7 @@ export interface SerializedError {
 
 /** Turns anything thrown into plain JSON that survives a queue or a log store. */
 export function serializeError(error: unknown): SerializedError {
-  if (error instanceof BridgeError) {
+  if (isBridgeError(error)) {
     return { name: error.name, message: error.message, code: error.code, stack: error.stack, details: error.details };
   }
   if (error instanceof Error) {

@@ -1,0 +1,54 @@
+import { join } from "node:path";
+import type { Integration } from "../integration.js";
+import type { LogLevel } from "../roles/logs.js";
+import { createNodeCrypto } from "./crypto.js";
+import { createMemoryData } from "./data/index.js";
+import { createMemoryLogSink } from "./log-sink.js";
+import { createMemoryNotifications } from "./notifications.js";
+import { createOutboxEmail, createOutboxSms } from "./outbox.js";
+import { createMemoryQueue } from "./queue.js";
+import { createMemorySearch } from "./search.js";
+import { createEnvSecrets } from "./secrets.js";
+
+export interface EmbeddedOptions {
+  /** Folder that receives `.eml` and `.json` files instead of real email and SMS; `./var/outbox` by default. */
+  outboxDir?: string;
+  logs?: { capacity?: number; stderr?: boolean; minLevel?: LogLevel };
+  queue?: Parameters<typeof createMemoryQueue>[0];
+  secrets?: { env?: Record<string, string | undefined>; dotenvPath?: string; ttlMs?: number };
+  crypto?: Parameters<typeof createNodeCrypto>[0];
+}
+
+/**
+ * Every role in-process with nothing installed: the default for each role
+ * that no provider serves. State lives in memory, except the outbox.
+ */
+export function embedded(options: EmbeddedOptions = {}) {
+  const outboxDir = options.outboxDir ?? join(process.cwd(), "var", "outbox");
+  const modules = {
+    queue: createMemoryQueue(options.queue),
+    logs: createMemoryLogSink(options.logs),
+    notifications: createMemoryNotifications(),
+    data: createMemoryData(),
+    search: createMemorySearch(),
+    email: createOutboxEmail({ dir: join(outboxDir, "email") }),
+    sms: createOutboxSms({ dir: join(outboxDir, "sms") }),
+    secrets: createEnvSecrets(options.secrets),
+    crypto: createNodeCrypto(options.crypto),
+  };
+
+  const integration: Integration<typeof modules> = {
+    name: "embedded",
+    roles: ["queue", "logs", "notifications", "data", "search", "email", "sms", "secrets", "crypto"],
+    modules,
+    async start() {},
+    async health() {
+      return { status: "up", latencyMs: 0, detail: { outboxDir } };
+    },
+    async stop({ deadlineMs }) {
+      await modules.queue.close({ drainMs: deadlineMs });
+      await modules.notifications.close();
+    },
+  };
+  return integration;
+}
