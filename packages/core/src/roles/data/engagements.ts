@@ -73,6 +73,8 @@ export interface EngagementEvent {
   actor: string;
   at: string;
   changes: EngagementChange[];
+  /** Reason given to `transition`, such as why an order was cancelled. */
+  reason?: string;
   /** The engagement as it was after this event. */
   snapshot: Engagement;
 }
