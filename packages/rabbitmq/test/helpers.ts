@@ -1,3 +1,4 @@
+import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from "node:net";
 import { connect } from "amqplib";
 import type { Logger } from "@bridge/core";
 import { describeWithService } from "@bridge/testkit";
@@ -70,4 +71,57 @@ export async function deleteExchanges(exchanges: string[], queues: string[] = []
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Creates a TCP proxy on 127.0.0.1 in front of the local RabbitMQ, so a test
+ * can cut every connection and refuse new ones (`cut`), then let them through
+ * again (`restore`), without restarting the broker.
+ */
+export async function startBrokerProxy(): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
+  const target = new URL(RABBITMQ_URL);
+  const targetPort = Number(target.port || 5672);
+  const sockets = new Set<Socket>();
+  let server = createProxyServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  function createProxyServer(): Server {
+    return createServer((client) => {
+      const upstream = netConnect(targetPort, target.hostname);
+      sockets.add(client);
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        sockets.delete(client);
+        sockets.delete(upstream);
+      };
+      client.on("error", drop);
+      upstream.on("error", drop);
+      client.on("close", drop);
+      upstream.on("close", drop);
+    });
+  }
+
+  async function cut(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+    });
+  }
+
+  return {
+    url: `amqp://${target.username || "guest"}:${target.password || "guest"}@127.0.0.1:${port}`,
+    cut,
+    async restore() {
+      server = createProxyServer();
+      await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+    },
+    async close() {
+      if (server.listening) await cut();
+    },
+  };
 }
