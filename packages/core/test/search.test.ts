@@ -29,10 +29,10 @@ interface StoreRecord {
 const products = JSON.parse(readFileSync(new URL("./fixtures/products-sample.json", import.meta.url), "utf8")) as ProductRecord[];
 const stores = JSON.parse(readFileSync(new URL("./fixtures/stores-sample.json", import.meta.url), "utf8")) as StoreRecord[];
 
-/** The Best Buy SKU is the number in the image file name. */
+/** Returns the Best Buy SKU, the number in the image file name. */
 function skuOf(product: ProductRecord): string {
   const match = /\/(\d+)_sb\.jpg$/.exec(product.image);
-  if (!match?.[1]) throw new Error(`no SKU in ${product.image}`);
+  if (!match?.[1]) throw new Error(`Image URL ${product.image} has no SKU: expected .../<digits>_sb.jpg`);
   return match[1];
 }
 
@@ -287,6 +287,36 @@ describe("memory search: filters and facets", () => {
     expect(cheapCases.hits.map((hit) => hit.id).sort()).toEqual(expected);
   });
 
+  it("boolean and number filters", async () => {
+    const search = createMemorySearch();
+    await search.ensureIndex({ name: "offers", fields: { title: "text", inStock: "boolean", quantity: "number" } });
+    await search.bulkIndex("offers", [
+      { id: "a", title: "usb cable", inStock: true, quantity: 3 },
+      { id: "b", title: "usb charger", inStock: false, quantity: 0 },
+      { id: "c", title: "usb hub", inStock: true, quantity: 12 },
+      { id: "d", title: "usb lamp" },
+    ]);
+
+    const inStock = await search.search({ index: "offers", filters: [{ field: "inStock", eq: true }] });
+    expect(inStock.hits.map((hit) => hit.id).sort()).toEqual(["a", "c"]);
+    const outOfStock = await search.search({ index: "offers", filters: [{ field: "inStock", eq: false }] });
+    expect(outOfStock.hits.map((hit) => hit.id)).toEqual(["b"]);
+    const either = await search.search({ index: "offers", filters: [{ field: "inStock", in: [true, false] }] });
+    expect(either.total).toBe(3);
+    const quantities = await search.search({ index: "offers", text: "usb", filters: [{ field: "quantity", in: [0, 12] }] });
+    expect(quantities.hits.map((hit) => hit.id).sort()).toEqual(["b", "c"]);
+  });
+
+  it("missing values sort last", async () => {
+    const search = createMemorySearch();
+    await search.ensureIndex({ name: "offers", fields: { quantity: "number" } });
+    await search.bulkIndex("offers", [{ id: "none" }, { id: "low", quantity: 1 }, { id: "high", quantity: 9 }]);
+    for (const order of ["asc", "desc"] as const) {
+      const result = await search.search({ index: "offers", sort: [{ field: "quantity", order }] });
+      expect(result.hits.at(-1)?.id, order).toBe("none");
+    }
+  });
+
   it("empty in matches nothing", async () => {
     const search = await productSearch();
     const result = await search.search({ index: "products", filters: [{ field: "brand", in: [] }] });
@@ -430,6 +460,7 @@ describe("memory search: sort and pagination", () => {
       { sort: [{ field: "price", order: "up" }] },
       { fuzzy: 3 },
       { fields: ["brand"] },
+      { text: "iphone", fields: [] },
       { text: 42 },
     ];
     for (const query of queries) {

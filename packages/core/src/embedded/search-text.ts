@@ -30,7 +30,8 @@ export interface QueryTerm {
 /**
  * Edit distance for one term under `fuzzy: true`, the same rule as
  * OpenSearch's `fuzziness: AUTO` (AUTO:3,6): terms of 1-2 characters must match
- * exactly, 3-5 characters allow 1 edit, longer terms allow 2.
+ * exactly, 3-5 characters allow 1 edit, longer terms allow 2. Unlike
+ * OpenSearch, Orama counts a transposition ("teh" for "the") as 2 edits.
  */
 export function autoFuzziness(term: string): number {
   const length = Array.from(term).length;

@@ -409,7 +409,9 @@ function planSearch(state: IndexState, query: SearchQuery, maxResults: number): 
 
   const boosts = new Map(schema.searchable.map((entry) => [entry.field, entry.boost]));
   const properties = query.fields ?? schema.searchable.map((entry) => entry.field);
-  if (!Array.isArray(properties)) fail(`fields must be an array of text field names, got ${describe(properties)}`);
+  if (!Array.isArray(properties) || (query.fields !== undefined && properties.length === 0)) {
+    fail(`fields must be a non-empty array of text field names, got ${describe(properties)}`);
+  }
   for (const field of properties) {
     if (schema.fields[field] !== "text") fail(`fields names ${describe(field)}, which is not a text field of this index`, { field });
   }
