@@ -4,5 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
+    // The fault test restarts the shared broker, which would break cases running in parallel files.
+    fileParallelism: false,
   },
 });

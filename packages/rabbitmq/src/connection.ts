@@ -1,7 +1,7 @@
-// One AMQP connection shared by the queue, logs and notifications roles: a pool
-// of confirm channels for publishing, a bounded outbox for publishes made while
-// the broker is away, and a reconnect loop that declares the topology again and
-// resumes every consumer before the outbox is sent.
+// One AMQP connection shared by the queue, logs and notifications roles. It has
+// a pool of confirm channels for publishing and a bounded outbox for publishes
+// made while the broker is away. Its reconnect loop declares the topology
+// again and resumes every consumer before the outbox is sent.
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
 import type { Logger, RoleName } from "@bridge/core";
 import { maskUrl, rabbitError, type ResolvedOptions } from "./options.js";
@@ -376,7 +376,7 @@ export class AmqpConnection {
 
   private outboxFullError(request: PublishRequest) {
     return rabbitError(
-      `RabbitMQ at ${this.options.maskedUrl} is unreachable and the outbox already holds ${this.options.outboxSize} publishes; rejected the publish to exchange "${request.exchange}" with routing key "${request.routingKey}". Retry later or raise RABBITMQ_OUTBOX_SIZE.`,
+      `RabbitMQ at ${this.options.maskedUrl} is unreachable and the outbox is full (${this.options.outboxSize} publishes), so the publish to exchange "${request.exchange}" with routing key "${request.routingKey}" was rejected. Retry later or raise RABBITMQ_OUTBOX_SIZE.`,
       "OUTBOX_FULL",
       request.role,
       { retryable: true, details: { outboxSize: this.options.outboxSize, exchange: request.exchange, routingKey: request.routingKey } },

@@ -2,7 +2,7 @@
 // `logs` (by default), so each bound consumer (file writer, viewer, error
 // tracker) gets every entry. The direct exchange `<logs>.levels` is bound to
 // the fanout and routes by level, for subscribers that want only some levels.
-import { LOG_LEVELS, UnavailableError, ValidationError, type LogEntry, type LogLevel, type LogSink, type LogSinkCapabilities, type LogSubscription } from "@bridge/core";
+import { BridgeError, LOG_LEVELS, UnavailableError, ValidationError, type LogEntry, type LogLevel, type LogSink, type LogSinkCapabilities, type LogSubscription } from "@bridge/core";
 import type { Channel } from "amqplib";
 import type { AmqpConnection } from "./connection.js";
 import type { ResolvedOptions } from "./options.js";
@@ -87,7 +87,12 @@ export function createLogSink(connection: AmqpConnection, options: ResolvedOptio
           });
         }
       }
-      // NOTE: `from` is ignored: a fanout exchange keeps no history, so a subscriber sees entries from now on.
+      if (subscribeOptions.from !== undefined) {
+        throw new BridgeError(
+          `[@bridge/rabbitmq] Cannot subscribe to logs from ${String(subscribeOptions.from)}: a fanout exchange keeps no history. Subscribe without "from", or query a sink that stores entries, such as mongodb.`,
+          { code: "NOT_SUPPORTED", role: "logs", integration: "rabbitmq" },
+        );
+      }
       await ensureExchanges();
 
       const subscription = new BrokerSubscription(connection, {

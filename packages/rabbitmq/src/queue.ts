@@ -1,6 +1,6 @@
 // Queue role on RabbitMQ: one durable work queue per task behind the direct
-// exchange `<prefix>.jobs`, publisher confirms on every publish, manual acks,
-// retries and delays through TTL wait queues, and failures dead-lettered into
+// exchange `<prefix>.jobs`, with publisher confirms and manual acks. Retries
+// and delays wait in TTL wait queues. Failures are dead-lettered into
 // `<work>.dlq` through `<prefix>.dlx` with the reason, error and attempts in headers.
 import { randomUUID } from "node:crypto";
 import type { Channel, ChannelModel, ConsumeMessage, GetMessage, Message, Options } from "amqplib";
@@ -680,7 +680,7 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
 
   /**
    * Reads the dead-letter queue on a channel of its own: each message is taken
-   * unacked, and `decide` says whether to keep it (requeued when the channel
+   * unacked, and `decide` chooses whether to keep it (requeued when the channel
    * closes) or replay it (acked once `replay` confirmed its copy).
    */
   async function readDeadLetters(

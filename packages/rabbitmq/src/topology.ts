@@ -33,7 +33,7 @@ export const MAX_PRIORITY = 10;
 /**
  * Declares the exchanges and queues of one task. Declaring is idempotent, so
  * this runs again after every reconnect. A queue that already exists with other
- * arguments (for example classic versus quorum) fails with a message that says so.
+ * arguments (for example classic versus quorum) fails with a CONFLICT error that names the queue.
  */
 export async function declareTask(channel: Channel, names: TaskQueueNames, task: string, quorum: boolean): Promise<void> {
   await channel.assertExchange(names.jobsExchange, "direct", { durable: true });

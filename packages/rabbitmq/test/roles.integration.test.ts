@@ -104,6 +104,9 @@ describeWithRabbitMQ("rabbitmq logs and notifications", () => {
     const error = await integration.modules.notifications.subscribe("order.*", () => undefined, { from: new Date() }).catch((caught: unknown) => caught);
     expect(isBridgeError(error, "NOT_SUPPORTED")).toBe(true);
     expect((error as Error).message).toContain("order.*");
+    const logError = await integration.modules.logs.subscribe!(() => undefined, { from: "2025-01-01T00:00:00Z" }).catch((caught: unknown) => caught);
+    expect(isBridgeError(logError, "NOT_SUPPORTED")).toBe(true);
+    expect((logError as Error).message).toContain("2025-01-01T00:00:00Z");
   });
 
   it("oversized notification is rejected", async () => {
