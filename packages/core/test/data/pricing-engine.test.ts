@@ -56,7 +56,7 @@ describe("computePrice", () => {
     expect(computePrice([retail, contract], [], { sku: "TV-65", quantity: 1 }, { now }).priceListId).toBe("retail");
   });
 
-  it("falls back to a lower list when the higher has no break for the quantity", () => {
+  it("falls back when the higher list lacks a break", () => {
     const bulk = list({ id: "bulk", priority: 5, prices: [{ sku: "TV-65", unitAmountMinor: 70_000, minQuantity: 100 }] });
     expect(computePrice([retail, bulk], [], { sku: "TV-65", quantity: 3 }, { now }).priceListId).toBe("retail");
     expect(computePrice([retail, bulk], [], { sku: "TV-65", quantity: 100 }, { now }).priceListId).toBe("bulk");

@@ -119,6 +119,7 @@ export function createMemoryInventory(clock: Clock): InventoryModule {
     movement: Omit<StockMovement, "id" | "tenantId" | "at">,
     at: Date,
   ): void {
+    // NOTE: the movement ledger and the idempotency keys grow without bound; this store is for tests and single-process demos.
     let ledger = movements.get(tenantId);
     if (!ledger) {
       ledger = [];

@@ -21,7 +21,8 @@ export function createMemoryPricing(clock: Clock): PricingModule {
 
   function quote(request: PriceRequest): PriceQuote {
     const tenantId = currentTenantId();
-    return computePrice(priceLists.all(tenantId), rules.all(tenantId), request, { now: clock.now(), context: errorContext() });
+    // computePrice reads its inputs without changing them and returns new objects, so no copies are needed.
+    return computePrice(priceLists.peekAll(tenantId), rules.peekAll(tenantId), request, { now: clock.now(), context: errorContext() });
   }
 
   return {

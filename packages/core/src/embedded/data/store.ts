@@ -97,6 +97,12 @@ export class TenantCollection<T extends { id: string }> {
     return partition ? [...partition.records.values()].map((record) => cloneRecord(record)) : [];
   }
 
+  /** Returns the stored objects themselves, for pure reads such as pricing; callers must not change or return them. */
+  peekAll(tenantId: string): readonly T[] {
+    const partition = this.#partitions.get(tenantId);
+    return partition ? [...partition.records.values()] : [];
+  }
+
   /** Returns copies of the tenant's records that pass `predicate`. The predicate receives the stored objects and must not change them. */
   filter(tenantId: string, predicate: (record: T) => boolean): T[] {
     const partition = this.#partitions.get(tenantId);

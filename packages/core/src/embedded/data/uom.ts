@@ -79,8 +79,12 @@ function buildGraph(conversions: readonly UnitConversion[], sku: string | undefi
   return graph;
 }
 
-/** Shortest chain of edges from `from` to `to` (breadth first, in configuration order), or null. */
+/**
+ * Finds the shortest chain of edges from `from` to `to` (breadth first, in
+ * configuration order), or returns null.
+ */
 function findPath(graph: Map<string, Edge[]>, from: string, to: string): Edge[] | null {
+  // NOTE: a configuration whose paths disagree (CS→EA 24 but CS→PK→EA 20) is not detected; the shortest path wins.
   const previous = new Map<string, { unit: string; edge: Edge }>();
   const queue = [from];
   const visited = new Set([from]);
