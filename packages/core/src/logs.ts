@@ -337,7 +337,16 @@ export function createLogs(options: LogsOptions): LogsRole {
       }
       clearInterval(timer);
       await flush();
+      // The last flush may have logged about a failing sink, so flush those entries too.
+      if (buffer.length > 0) {
+        await flush();
+      }
       closed = true;
+      if (buffer.length > 0) {
+        const rest = buffer;
+        buffer = [];
+        await writeToFallback(rest);
+      }
 
       for (const state of states) {
         if (state.pending.length > 0) {

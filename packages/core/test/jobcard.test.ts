@@ -10,11 +10,24 @@ import {
   MAX_TIMER_MS,
   parseJobCard,
   validateFailOptions,
+  type ParsedJobCard,
 } from "../src/jobcard.js";
 import type { JobCard, PublishOptions } from "../src/roles/queue.js";
 import { withSpan } from "../src/telemetry.js";
 
 const NOW = Date.parse("2025-03-01T10:00:00.000Z");
+
+/** Asserts that parsing failed and returns the reason. */
+function reasonOf(result: ParsedJobCard): string {
+  expect(result.ok).toBe(false);
+  return result.ok ? "" : result.reason;
+}
+
+/** Asserts that parsing succeeded and returns the job. */
+function jobOf(result: ParsedJobCard): JobCard | undefined {
+  expect(result.ok).toBe(true);
+  return result.ok ? result.job : undefined;
+}
 
 function card(overrides: Partial<JobCard> = {}): JobCard {
   return { ...createJobCard("order.place", { engagementId: "e-1" }, {}, "tenant-a", NOW), ...overrides };
@@ -124,27 +137,20 @@ describe("parseJobCard", () => {
     const text = JSON.stringify(job);
 
     for (const raw of [job, text, new TextEncoder().encode(text)]) {
-      const result = parseJobCard(raw);
-      expect(result.ok).toBe(true);
-      expect(result.ok && result.job).toEqual(job);
+      expect(jobOf(parseJobCard(raw))).toEqual(job);
     }
   });
 
   it("reports text that is not JSON", () => {
-    const result = parseJobCard("not json");
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.reason).toMatch(/^not JSON/);
+    expect(reasonOf(parseJobCard("not json"))).toMatch(/^not JSON/);
   });
 
   it("reports bytes that are not UTF-8", () => {
-    const result = parseJobCard(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]));
-    expect(!result.ok && result.reason).toBe("not JSON: the bytes are not valid UTF-8");
+    expect(reasonOf(parseJobCard(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])))).toBe("not JSON: the bytes are not valid UTF-8");
   });
 
   it("names each missing field", () => {
-    const result = parseJobCard(JSON.stringify({ hello: "world" }));
-    expect(result.ok).toBe(false);
-    const reason = result.ok ? "" : result.reason;
+    const reason = reasonOf(parseJobCard(JSON.stringify({ hello: "world" })));
     for (const field of ["id", "task", "payload", "tenantId", "priority", "attempts", "maxAttempts", "createdAt", "timeoutMs"]) {
       expect(reason).toContain(`${field}:`);
     }
@@ -157,20 +163,26 @@ describe("parseJobCard", () => {
     ["negative attempts", { attempts: -1 }, "attempts: must be 0 or more"],
     ["maxAttempts of zero", { maxAttempts: 0 }, "maxAttempts: must be 1 or more"],
   ])("rejects %s", (_label, overrides, expected) => {
-    const result = parseJobCard({ ...card(), ...overrides });
-    expect(result.ok).toBe(false);
-    expect(!result.ok && result.reason).toContain(expected);
+    expect(reasonOf(parseJobCard({ ...card(), ...overrides }))).toContain(expected);
   });
 
   it("rejects a card without payload", () => {
     const { payload: _payload, ...rest } = card();
-    const result = parseJobCard(rest);
-    expect(!result.ok && result.reason).toBe("payload: Required");
+    expect(reasonOf(parseJobCard(rest))).toBe("payload: Required");
+  });
+
+  it("reports a throwing getter", () => {
+    const hostile = Object.defineProperty({ ...card() }, "priority", {
+      enumerable: true,
+      get() {
+        throw new Error("getter exploded");
+      },
+    });
+    expect(reasonOf(parseJobCard(hostile))).toBe("job card: could not be read (getter exploded)");
   });
 
   it("rejects JSON that is not an object", () => {
-    const result = parseJobCard("42");
-    expect(!result.ok && result.reason).toMatch(/^job card: /);
+    expect(reasonOf(parseJobCard("42"))).toMatch(/^job card: /);
   });
 });
 

@@ -16,7 +16,7 @@ function quietSink(capacity = 1000) {
   return createMemoryLogSink({ capacity, stderr: false });
 }
 
-/** A sink that stores what it receives and fails while `down` is true. */
+/** Creates a sink that stores what it receives and fails while `down` is true. */
 function flakySink(name = "remote") {
   const received: LogEntry[] = [];
   const state = { down: false, writes: 0 };
@@ -360,6 +360,21 @@ describe("logs facade", () => {
 
     expect(remote.received.map((e) => e.message)).toEqual(["before close"]);
     expect((await fallback.query!({})).map((e) => e.message)).toEqual(["after close"]);
+  });
+
+  it("reports a sink still failing at close", async () => {
+    const remote = flakySink();
+    const fallback = quietSink();
+    const logs = createLogs({ sinks: [remote.sink], fallback });
+    remote.state.down = true;
+
+    logs.info("last words");
+    await logs.close();
+
+    const messages = (await fallback.query!({})).map((e) => e.message);
+    expect(messages).toContain("last words");
+    expect(messages.some((message) => message.includes('Log sink "remote" failed to write 1 entries'))).toBe(true);
+    expect(messages.some((message) => message.includes("was still failing at close"))).toBe(true);
   });
 
   it("rejects invalid options", () => {

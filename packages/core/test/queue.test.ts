@@ -6,6 +6,11 @@ import type { Logger } from "../src/roles/logs.js";
 import type { JobCard, Lease } from "../src/roles/queue.js";
 import { currentTenantId, runWithTenant } from "../src/tenant.js";
 
+// Generous timeout because the machine may be busy; a passing wait returns as soon as its check holds.
+function waitFor<T>(check: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(check, { timeout: 10_000, interval: 10 });
+}
+
 interface LogLine {
   level: string;
   message: string;
@@ -29,7 +34,7 @@ function recordingLogger(lines: LogLine[] = [], bindings: Record<string, unknown
   };
 }
 
-/** A queue on a hand-driven clock, so leases, delays and backoff expire only when a test says so. */
+/** Creates a queue on a hand-driven clock, so leases, delays and backoff expire only when a test advances it. */
 function manualQueue(options: MemoryQueueOptions = {}) {
   const clock = { now: Date.parse("2025-03-01T10:00:00.000Z") };
   const queue = createMemoryQueue({ logger: recordingLogger(), ...options, now: () => clock.now });
@@ -228,7 +233,7 @@ describe("embedded queue: bad input", () => {
 });
 
 describe("embedded queue: leases", () => {
-  it("does not deliver a leased job to a second consumer while the lease holds", async () => {
+  it("keeps a leased job from other consumers", async () => {
     const { queue, clock } = manualQueue();
     await queue.publish("order.place", {});
     const [first] = await queue.fetchBatch("order.place", { max: 1, leaseMs: 10_000 });
@@ -557,10 +562,10 @@ describe("embedded queue: consume", () => {
     const a = await runWithTenant("tenant-a", () => queue.publish("order.place", {}));
     const b = await runWithTenant("tenant-b", () => queue.publish("order.place", {}));
 
-    await vi.waitFor(() => expect(seen).toHaveLength(2));
+    await waitFor(() => expect(seen).toHaveLength(2));
     expect(seen).toContainEqual({ id: a.id, tenant: "tenant-a" });
     expect(seen).toContainEqual({ id: b.id, tenant: "tenant-b" });
-    await vi.waitFor(async () => expect(await queue.stats("order.place")).toMatchObject({ depth: 0, inFlight: 0 }));
+    await waitFor(async () => expect(await queue.stats("order.place")).toMatchObject({ depth: 0, inFlight: 0 }));
     expect((await queue.stats("order.place")).consumers).toBe(1);
     await consumer.stop();
     expect((await queue.stats("order.place")).consumers).toBe(0);
@@ -580,7 +585,7 @@ describe("embedded queue: consume", () => {
     ];
 
     const jobs = await queue.publishBatch(Array.from({ length: 60 }, (_, index) => ({ task: "order.place", payload: index })));
-    await vi.waitFor(() => expect(handled.size).toBe(60), { timeout: 10_000 });
+    await waitFor(() => expect(handled.size).toBe(60));
     await Promise.all(consumers.map((consumer) => consumer.stop()));
 
     expect([...handled.keys()].sort()).toEqual(jobs.map((job) => job.id).sort());
@@ -606,7 +611,7 @@ describe("embedded queue: consume", () => {
 
     await queue.publish("order.place", {}, { timeoutMs: 30, maxAttempts: 1 });
 
-    await vi.waitFor(async () => expect((await queue.listDeadLetters("order.place")).length).toBe(1));
+    await waitFor(async () => expect((await queue.listDeadLetters("order.place")).length).toBe(1));
     const [dead] = await queue.listDeadLetters("order.place");
     expect(dead?.reason).toBe("handler-timeout");
     expect(dead?.error?.code).toBe("TIMEOUT");
@@ -629,7 +634,7 @@ describe("embedded queue: consume", () => {
       { pollIntervalMs: 20 },
     );
     await queue.publish("order.place", {});
-    await vi.waitFor(() => expect(started).toBe(true));
+    await waitFor(() => expect(started).toBe(true));
 
     let closed = false;
     const closing = queue.close({ drainMs: 10_000 }).then(() => (closed = true));

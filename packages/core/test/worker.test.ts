@@ -8,6 +8,11 @@ import { currentTraceparent, withSpan } from "../src/telemetry.js";
 import { currentContext, runWithTenant } from "../src/tenant.js";
 import { createWorker, defineWorker, type Worker, type WorkerDefinition } from "../src/worker.js";
 
+// Generous timeout because the machine may be busy; a passing wait returns as soon as its check holds.
+function waitFor<T>(check: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(check, { timeout: 10_000, interval: 10 });
+}
+
 interface LogLine {
   level: string;
   message: string;
@@ -131,7 +136,7 @@ describe("worker", () => {
     const a = await runWithTenant("tenant-a", () => queue.publish("inventory.sync", { sku: "SKU-1" }));
     const b = await runWithTenant("tenant-b", () => queue.publish("inventory.sync", { sku: "SKU-2" }));
 
-    await vi.waitFor(() => expect(worker.counters.processed).toBe(2));
+    await waitFor(() => expect(worker.counters.processed).toBe(2));
     expect(seen).toContainEqual({ id: a.id, tenant: "tenant-a", attempt: 1 });
     expect(seen).toContainEqual({ id: b.id, tenant: "tenant-b", attempt: 1 });
     expect(worker.counters).toEqual({ processed: 2, failed: 0, deadLettered: 0, inFlight: 0 });
@@ -162,7 +167,7 @@ describe("worker", () => {
     });
     const job = await runWithTenant("tenant-a", () => queue.publish("inventory.sync", {}));
 
-    await vi.waitFor(() => expect(worker.counters.processed).toBe(1));
+    await waitFor(() => expect(worker.counters.processed).toBe(1));
     expect(worker.counters.failed).toBe(1);
     const retry = lines.find((line) => line.level === "warn" && line.message.includes("retrying"));
     expect(retry?.message).toContain("attempt 1 of 3");
@@ -180,7 +185,7 @@ describe("worker", () => {
     });
     const job = await queue.publish("inventory.sync", {}, { maxAttempts: 3 });
 
-    await vi.waitFor(() => expect(worker.counters.deadLettered).toBe(1));
+    await waitFor(() => expect(worker.counters.deadLettered).toBe(1));
     expect(worker.counters.failed).toBe(3);
     const [dead] = await queue.listDeadLetters("inventory.sync");
     expect(dead).toMatchObject({ id: job.id, reason: "max-attempts", attempts: 3 });
@@ -201,7 +206,7 @@ describe("worker", () => {
     });
     await queue.publish("inventory.sync", {}, { maxAttempts: 5 });
 
-    await vi.waitFor(() => expect(worker.counters.deadLettered).toBe(1));
+    await waitFor(() => expect(worker.counters.deadLettered).toBe(1));
     expect(calls).toBe(1);
     const [dead] = await queue.listDeadLetters("inventory.sync");
     expect(dead?.reason).toBe("non-retryable");
@@ -221,7 +226,7 @@ describe("worker", () => {
     queue.injectRaw("inventory.sync", JSON.stringify({ sku: "SKU-1", quantity: 3 }));
     const valid = await queue.publish("inventory.sync", { sku: "SKU-2" });
 
-    await vi.waitFor(() => expect(handled).toEqual([valid.id]));
+    await waitFor(() => expect(handled).toEqual([valid.id]));
     const dead = await queue.listDeadLetters("inventory.sync");
     expect(dead.map((entry) => entry.reason)).toEqual(["invalid-job-card", "invalid-job-card"]);
     expect(dead.map((entry) => entry.raw)).toEqual(["not json", JSON.stringify({ sku: "SKU-1", quantity: 3 })]);
@@ -246,7 +251,7 @@ describe("worker", () => {
     });
     await queue.publish("inventory.sync", {}, { timeoutMs: 25, maxAttempts: 2 });
 
-    await vi.waitFor(() => expect(worker.counters.deadLettered).toBe(1));
+    await waitFor(() => expect(worker.counters.deadLettered).toBe(1));
     expect(worker.counters.failed).toBe(2);
     expect(isBridgeError(signalReason, "TIMEOUT")).toBe(true);
     const [dead] = await queue.listDeadLetters("inventory.sync");
@@ -272,11 +277,11 @@ describe("worker", () => {
     });
     await queue.publishBatch(Array.from({ length: 6 }, (_, index) => ({ task: "inventory.sync", payload: index })));
 
-    await vi.waitFor(() => expect(worker.counters.inFlight).toBe(3));
+    await waitFor(() => expect(worker.counters.inFlight).toBe(3));
     // The worker holds no more leases than it can run.
     expect(await queue.stats("inventory.sync")).toMatchObject({ inFlight: 3, depth: 3 });
     gate.resolve();
-    await vi.waitFor(() => expect(worker.counters.processed).toBe(6));
+    await waitFor(() => expect(worker.counters.processed).toBe(6));
     expect(peak).toBe(3);
   });
 
@@ -293,7 +298,7 @@ describe("worker", () => {
     ];
     const jobs = await queue.publishBatch(Array.from({ length: 40 }, (_, index) => ({ task: "inventory.sync", payload: index })));
 
-    await vi.waitFor(() => expect(counts.size).toBe(40), { timeout: 10_000 });
+    await waitFor(() => expect(counts.size).toBe(40));
     await Promise.all(workers.map((worker) => worker.stop()));
     expect([...counts.keys()].sort()).toEqual(jobs.map((job) => job.id).sort());
     expect([...counts.values()].filter((count) => count !== 1)).toEqual([]);
@@ -312,7 +317,7 @@ describe("worker", () => {
       },
     });
     await queue.publish("inventory.sync", {});
-    await vi.waitFor(() => expect(started).toBe(true));
+    await waitFor(() => expect(started).toBe(true));
 
     let stopped = false;
     const stopping = worker.stop({ drainMs: 10_000 }).then(() => (stopped = true));
@@ -337,7 +342,7 @@ describe("worker", () => {
         }),
     });
     const job = await queue.publish("inventory.sync", {});
-    await vi.waitFor(() => expect(worker.counters.inFlight).toBe(1));
+    await waitFor(() => expect(worker.counters.inFlight).toBe(1));
 
     await worker.stop({ drainMs: 20 });
     expect(aborted).toBe(true);
@@ -354,12 +359,12 @@ describe("worker", () => {
     const worker = await start({ task: "inventory.sync", heartbeatMs: 10, handler: async () => undefined }, { registry });
     await queue.publish("inventory.sync", {});
 
-    await vi.waitFor(() => expect(heartbeats.length).toBeGreaterThanOrEqual(2));
+    await waitFor(() => expect(heartbeats.length).toBeGreaterThanOrEqual(2));
     const record = records.get(worker.id);
     expect(record).toMatchObject({ workerType: "inventory.sync", communityId: "default", tasks: ["inventory.sync"], pid: process.pid });
     expect(heartbeats[0]?.rssBytes).toBeGreaterThan(0);
     expect(heartbeats[0]?.heapUsedBytes).toBeGreaterThan(0);
-    await vi.waitFor(() => expect(heartbeats.at(-1)?.processed).toBe(1));
+    await waitFor(() => expect(heartbeats.at(-1)?.processed).toBe(1));
 
     await worker.stop();
     expect(statuses).toEqual(["running", "draining", "stopped"]);
@@ -397,7 +402,7 @@ describe("worker", () => {
     const worker = await start({ task: "inventory.sync", handler: async () => undefined }, { queue: flaky });
     await queue.publish("inventory.sync", {});
 
-    await vi.waitFor(() => expect(worker.counters.processed).toBe(1));
+    await waitFor(() => expect(worker.counters.processed).toBe(1));
     const logged = lines.find((line) => line.level === "error" && line.message.includes("Fetching jobs"));
     expect((logged?.fields["err"] as Error).message).toBe("broker connection reset");
   });
@@ -414,7 +419,7 @@ describe("worker", () => {
     const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     await withSpan("checkout", {}, () => queue.publish("inventory.sync", {}), { parent });
 
-    await vi.waitFor(() => expect(traceparents).toHaveLength(1));
+    await waitFor(() => expect(traceparents).toHaveLength(1));
     expect(traceparents[0]?.split("-")[1]).toBe("0af7651916cd43dd8448eb211c80319c");
   });
 
@@ -449,7 +454,7 @@ describe("worker", () => {
     await worker.start();
 
     await queue.close();
-    await vi.waitFor(() => expect(lines.some((line) => line.message.includes("is closed; worker stops fetching"))).toBe(true));
+    await waitFor(() => expect(lines.some((line) => line.message.includes("is closed; worker stops fetching"))).toBe(true));
   });
 
   it("defineWorker keeps the definition", () => {
