@@ -51,10 +51,10 @@ function assertSku(sku: unknown): asserts sku is string {
   }
 }
 
-function assertBulkSize(rows: unknown, what: string): asserts rows is unknown[] {
+function assertBulkSize(rows: unknown, label: string): asserts rows is unknown[] {
   if (!Array.isArray(rows) || rows.length > MAX_BULK_ROWS) {
     throw new ValidationError(
-      `Invalid ${what} bulk upsert: expected an array of at most ${MAX_BULK_ROWS} rows, got ${Array.isArray(rows) ? `${rows.length} rows` : typeof rows}. Split the rows into smaller calls.`,
+      `Invalid ${label} bulk upsert: expected an array of at most ${MAX_BULK_ROWS} rows, got ${Array.isArray(rows) ? `${rows.length} rows` : typeof rows}. Split the rows into smaller calls.`,
       { ...errorContext(), details: { rows: Array.isArray(rows) ? rows.length : typeof rows } },
     );
   }

@@ -25,11 +25,11 @@ export function resolveActor(actor: string | undefined): string {
 }
 
 /** Throws ValidationError unless `id` is a record id; this also keeps objects such as `{ $ne: null }` out of lookups. */
-export function assertId(id: unknown, what: string): asserts id is string {
+export function assertId(id: unknown, label: string): asserts id is string {
   if (typeof id !== "string" || !ID_PATTERN.test(id)) {
     throw new ValidationError(
-      `Invalid ${what} ${previewValue(id)}: expected 1 to 128 letters, digits, '.', '_', ':', '@', '+' or '-', starting with a letter or digit.`,
-      { ...errorContext(), details: { [what]: previewValue(id) } },
+      `Invalid ${label} ${previewValue(id)}: expected 1 to 128 letters, digits, '.', '_', ':', '@', '+' or '-', starting with a letter or digit.`,
+      { ...errorContext(), details: { [label]: previewValue(id) } },
     );
   }
 }

@@ -154,7 +154,7 @@ export function createMemoryUom(clock: Clock): UomModule {
       for (const unit of [from, to]) {
         if (!dimensions.has(unit)) {
           throw new ValidationError(
-            `Unit "${unit}" is not defined in UOM configuration "${config.name}". Defined units: ${[...dimensions.keys()].join(", ")}.`,
+            `Unit "${unit}" is not defined in UOM configuration "${config.name}". Use a defined unit (${[...dimensions.keys()].join(", ")}) or add it to the configuration.`,
             { ...context, details: { configuration: config.name, unit } },
           );
         }
