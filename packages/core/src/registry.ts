@@ -30,12 +30,12 @@ const DATA_MODULES: readonly DataModuleName[] = [
   "management",
 ];
 
-/** Which integration serves each role. Logs may fan out to several. */
+/** Integration names per role. Logs may fan out to several. */
 export type RoleAssignments = Partial<Record<Exclude<RoleName, "logs">, string>> & { logs?: string | string[] };
 
 export interface BridgeOptions {
   integrations?: Integration[];
-  /** Roles left out are served by the embedded provider, and the log says so once at start. */
+  /** Roles left out are served by the embedded provider, and one log line at start lists them. */
   roles?: RoleAssignments;
   /** Options of the embedded provider when the registry creates it. */
   embedded?: EmbeddedOptions;
