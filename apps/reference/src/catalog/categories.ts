@@ -10,6 +10,8 @@ export interface CategoryMapping {
   /** Ancestors named only in another record's path, added so every parent id exists. */
   addedFromPaths: number;
   rejected: Rejection[];
+  /** Index in the source file of each category loaded from it. */
+  sourceIndexById: Map<string, number>;
 }
 
 interface PathNode {
@@ -23,7 +25,7 @@ interface PathNode {
  */
 export function mapCategories(records: readonly unknown[]): CategoryMapping {
   const byId = new Map<string, NewCategory>();
-  const fromFileIds = new Set<string>();
+  const sourceIndexById = new Map<string, number>();
   const rejected: Rejection[] = [];
 
   records.forEach((record, index) => {
@@ -32,11 +34,11 @@ export function mapCategories(records: readonly unknown[]): CategoryMapping {
       rejected.push(result);
       return;
     }
-    if (fromFileIds.has(result.id)) {
+    if (sourceIndexById.has(result.id)) {
       rejected.push({ index, reason: "duplicate-id", value: result.id, message: `category id "${result.id}" appears earlier in the file; the first record wins` });
       return;
     }
-    fromFileIds.add(result.id);
+    sourceIndexById.set(result.id, index);
 
     // Every path entry becomes a category, so parents missing from the file still exist.
     result.path.forEach((node, depth) => {
@@ -54,7 +56,7 @@ export function mapCategories(records: readonly unknown[]): CategoryMapping {
 
   const categories = [...byId.values()].sort((a, b) => a.path.length - b.path.length);
   assignUniqueSlugs(categories);
-  return { categories, fromFile: fromFileIds.size, addedFromPaths: categories.length - fromFileIds.size, rejected };
+  return { categories, fromFile: sourceIndexById.size, addedFromPaths: categories.length - sourceIndexById.size, rejected, sourceIndexById };
 }
 
 function readCategory(record: unknown, index: number): { id: string; name: string; path: PathNode[] } | Rejection {
@@ -77,7 +79,7 @@ function readCategory(record: unknown, index: number): { id: string; name: strin
   return { id, name: name.trim(), path: nodes };
 }
 
-/** The first category with a name gets the plain slug; later ones with the same name get the id appended. */
+/** Sets unique slugs: the first category with a name gets the plain slug, and later ones with the same name get the id appended. */
 function assignUniqueSlugs(categories: NewCategory[]): void {
   const taken = new Set<string>();
   for (const category of categories) {

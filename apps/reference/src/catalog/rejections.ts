@@ -1,4 +1,4 @@
-/** Why the importer did not load a source record. */
+/** Reason the importer did not load a source record. */
 export type RejectionReason =
   | "not-an-object"
   | "missing-name"
@@ -14,7 +14,7 @@ export type RejectionReason =
 
 /** One source record the import did not load, with its position in the source file. */
 export interface Rejection {
-  /** 0-based index of the record in its source array. */
+  /** 0-based index of the record in its source array, or -1 for a record the import derived (a category taken from another record's path). */
   index: number;
   reason: RejectionReason;
   message: string;

@@ -50,7 +50,7 @@ export interface WarehouseSearchDocument extends SearchDocument {
   city: string;
 }
 
-/** The search document of a product; the id is the SKU so a re-import overwrites it. */
+/** Builds the search document of a product. The id is the SKU, so a re-import overwrites it. */
 export function productDocument(product: Pick<Product, "sku" | "title" | "description" | "brand" | "categories" | "price" | "popularity">, inStock: boolean): ProductSearchDocument {
   return {
     id: product.sku,
@@ -65,9 +65,9 @@ export function productDocument(product: Pick<Product, "sku" | "title" | "descri
   };
 }
 
-/** The search document of a warehouse, or null when it has no coordinates to search by. */
-export function warehouseDocument(warehouse: Pick<Warehouse, "id" | "name" | "location" | "address">): WarehouseSearchDocument | null {
-  if (warehouse.location === null) return null;
+/** Builds the search document of a warehouse, or returns null when it has no coordinates to search by. */
+export function warehouseDocument(warehouse: Pick<Warehouse, "id" | "name" | "address"> & { location?: Warehouse["location"] }): WarehouseSearchDocument | null {
+  if (warehouse.location === null || warehouse.location === undefined) return null;
   const address = warehouse.address ?? {};
   return {
     id: warehouse.id,

@@ -4,13 +4,15 @@ import { previewValue, type Rejection } from "./rejections.js";
 export interface WarehouseMapping {
   warehouses: NewWarehouse[];
   rejected: Rejection[];
+  /** Index in the source file of each warehouse. */
+  sourceIndexById: Map<string, number>;
 }
 
 /** Maps Best Buy store records to warehouses with id `store-<id>` and the store's coordinates. */
 export function mapStores(records: readonly unknown[]): WarehouseMapping {
   const warehouses: NewWarehouse[] = [];
   const rejected: Rejection[] = [];
-  const seen = new Set<string>();
+  const sourceIndexById = new Map<string, number>();
 
   records.forEach((record, index) => {
     const result = readStore(record, index);
@@ -18,14 +20,14 @@ export function mapStores(records: readonly unknown[]): WarehouseMapping {
       rejected.push(result);
       return;
     }
-    if (seen.has(result.id)) {
+    if (sourceIndexById.has(result.id)) {
       rejected.push({ index, reason: "duplicate-id", value: result.id, message: `warehouse ${result.id} appears earlier in the file; the first record wins` });
       return;
     }
-    seen.add(result.id);
+    sourceIndexById.set(result.id, index);
     warehouses.push(result);
   });
-  return { warehouses, rejected };
+  return { warehouses, rejected, sourceIndexById };
 }
 
 function readStore(record: unknown, index: number): NewWarehouse | Rejection {
@@ -34,7 +36,9 @@ function readStore(record: unknown, index: number): NewWarehouse | Rejection {
   }
   const store = record as Record<string, unknown>;
 
-  const storeId = typeof store.id === "number" && Number.isInteger(store.id) ? String(store.id) : typeof store.id === "string" ? store.id.trim() : "";
+  let storeId = "";
+  if (typeof store.id === "number" && Number.isInteger(store.id)) storeId = String(store.id);
+  else if (typeof store.id === "string") storeId = store.id.trim();
   if (storeId === "") {
     return { index, reason: "missing-id", value: previewValue(store.id), message: "store has no id; an integer or non-empty string is required" };
   }

@@ -1,0 +1,240 @@
+import { randomUUID } from "node:crypto";
+import { BridgeError, currentTenantId, type Bridge, type NotificationSubscription, type PublishBatchItem } from "@bridge/core";
+import { CategoryIndex, mapCategories } from "./categories.js";
+import { CURRENCY, IMPORT_TASKS, PRICE_LIST_ID, PROGRESS_EVENT, type ImportKind, type ImportProgress, type ProductJobRow } from "./jobs.js";
+import { mapProducts } from "./products.js";
+import type { Rejection } from "./rejections.js";
+import { DEFAULT_SOURCE_FILES, readRecords, type SourceFiles } from "./source.js";
+import { mapStores, stockForSku } from "./warehouses.js";
+
+export interface ImportOptions {
+  /** Source file paths; the bundled data set by default. */
+  files?: Partial<SourceFiles>;
+  /** Records to import in place of reading files, such as a slice in tests. */
+  records?: { products?: unknown[]; categories?: unknown[]; stores?: unknown[] };
+  /** Products per `catalog.import-products` job. Default 100. */
+  productBatchSize?: number;
+  /** Categories per job. Default 250. */
+  categoryBatchSize?: number;
+  /** Warehouses per job. Default 200. */
+  warehouseBatchSize?: number;
+  /** How long to wait for the workers of one phase. Default 120 s. */
+  phaseTimeoutMs?: number;
+}
+
+export interface ImportSection {
+  /** Records in the source. */
+  records: number;
+  /** Records written to the datastore. */
+  imported: number;
+  rejected: Rejection[];
+}
+
+export interface ImportReport {
+  runId: string;
+  tenantId: string;
+  products: ImportSection & { indexed: number; stockRows: number };
+  categories: ImportSection & { addedFromPaths: number };
+  warehouses: ImportSection & { indexed: number };
+  brands: number;
+  priceEntries: number;
+  elapsedMs: number;
+}
+
+/**
+ * Imports the catalogue for the current tenant through the queue: categories
+ * and warehouses first, then products (which reference both), then the price
+ * list built from the stored products. Each phase publishes its jobs and
+ * waits for the workers' progress notifications before the next one starts.
+ */
+export async function importCatalog(bridge: Bridge, options: ImportOptions = {}): Promise<ImportReport> {
+  const startedAt = performance.now();
+  const runId = randomUUID();
+  const tenantId = currentTenantId();
+  const log = bridge.logs.child({ source: "catalog-import", runId, tenantId });
+
+  const files = { ...DEFAULT_SOURCE_FILES, ...options.files };
+  const [productRecords, categoryRecords, storeRecords] = await Promise.all([
+    options.records?.products ?? readRecords(files.products),
+    options.records?.categories ?? readRecords(files.categories),
+    options.records?.stores ?? readRecords(files.stores),
+  ]);
+
+  const categoryMapping = mapCategories(categoryRecords);
+  const warehouseMapping = mapStores(storeRecords);
+  const productMapping = mapProducts(productRecords, new CategoryIndex(categoryMapping.categories));
+  const warehouseIds = warehouseMapping.warehouses.map((warehouse) => warehouse.id);
+  log.info("catalog import started", {
+    products: productRecords.length,
+    productsRejected: productMapping.rejected.length,
+    categories: categoryMapping.categories.length,
+    warehouses: warehouseMapping.warehouses.length,
+  });
+  for (const rejection of productMapping.rejected) {
+    log.warn("product record rejected", { index: rejection.index, reason: rejection.reason, sku: rejection.sku, detail: rejection.message });
+  }
+
+  const tracker = await ImportTracker.open(bridge, runId, options.phaseTimeoutMs ?? 120_000);
+  try {
+    // Categories and warehouses do not depend on each other, so their jobs run side by side.
+    const [categoryProgress, warehouseProgress] = await Promise.all([
+      tracker.runPhase("categories", chunk(categoryMapping.categories, options.categoryBatchSize ?? 250), (categories, header) => ({ ...header, categories })),
+      tracker.runPhase("warehouses", chunk(warehouseMapping.warehouses, options.warehouseBatchSize ?? 200), (warehouses, header) => ({ ...header, warehouses })),
+    ]);
+
+    const productRows: ProductJobRow[] = productMapping.accepted.map((row) => ({ ...row, stock: stockForSku(row.sku, warehouseIds) }));
+    const productProgress = await tracker.runPhase("products", chunk(productRows, options.productBatchSize ?? 100), (products, header) => ({
+      ...header,
+      products,
+    }));
+    const priceProgress = await tracker.runPhase("prices", [[]], (_rows, header) => ({ ...header, priceListId: PRICE_LIST_ID, currency: CURRENCY }));
+
+    const sum = (list: ImportProgress[], field: "written" | "indexed" | "stockRows") => list.reduce((total, item) => total + item[field], 0);
+    const failures = (list: ImportProgress[]) => list.flatMap((item) => item.failed);
+
+    const report: ImportReport = {
+      runId,
+      tenantId,
+      products: {
+        records: productRecords.length,
+        imported: sum(productProgress, "written"),
+        rejected: [...productMapping.rejected, ...failures(productProgress)].sort((a, b) => a.index - b.index),
+        indexed: sum(productProgress, "indexed"),
+        stockRows: sum(productProgress, "stockRows"),
+      },
+      categories: {
+        records: categoryRecords.length,
+        imported: sum(categoryProgress, "written"),
+        rejected: [...categoryMapping.rejected, ...withSourceIndex(failures(categoryProgress), categoryMapping.sourceIndexById)],
+        addedFromPaths: categoryMapping.addedFromPaths,
+      },
+      warehouses: {
+        records: storeRecords.length,
+        imported: sum(warehouseProgress, "written"),
+        rejected: [...warehouseMapping.rejected, ...withSourceIndex(failures(warehouseProgress), warehouseMapping.sourceIndexById)],
+        indexed: sum(warehouseProgress, "indexed"),
+      },
+      brands: new Set(productProgress.flatMap((item) => item.brands)).size,
+      priceEntries: sum(priceProgress, "written"),
+      elapsedMs: Math.round(performance.now() - startedAt),
+    };
+    log.info("catalog import finished", {
+      productsImported: report.products.imported,
+      productsRejected: report.products.rejected.length,
+      categoriesImported: report.categories.imported,
+      warehousesImported: report.warehouses.imported,
+      elapsedMs: report.elapsedMs,
+    });
+    return report;
+  } finally {
+    await tracker.close();
+  }
+}
+
+/** Replaces the batch position in worker-reported failures with the record's index in the source file, found by id. */
+function withSourceIndex(failures: Rejection[], sourceIndexById: Map<string, number>): Rejection[] {
+  return failures.map((failure) => ({ ...failure, index: sourceIndexById.get(String(failure.value)) ?? -1 }));
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  if (!Number.isInteger(size) || size < 1) {
+    throw new BridgeError(`Import batch size must be a whole number of at least 1, got ${size}`, { code: "VALIDATION_FAILED" });
+  }
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+interface BatchHeaderFields {
+  runId: string;
+  batch: number;
+  batches: number;
+}
+
+/**
+ * Collects the progress notifications of one import run. Notifications are
+ * broadcast, so this works when the workers run in another process. A job of
+ * the run that lands in the dead-letter queue fails the phase at once.
+ */
+class ImportTracker {
+  private readonly received = new Map<ImportKind, Map<number, ImportProgress>>();
+  /** Phases waiting for the next notification; several run at once. */
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(
+    private readonly bridge: Bridge,
+    private readonly runId: string,
+    private readonly timeoutMs: number,
+    private subscription: NotificationSubscription | undefined = undefined,
+  ) {}
+
+  static async open(bridge: Bridge, runId: string, timeoutMs: number): Promise<ImportTracker> {
+    const tracker = new ImportTracker(bridge, runId, timeoutMs);
+    tracker.subscription = await bridge.notifications.subscribe<ImportProgress>(PROGRESS_EVENT, (notification) => {
+      const progress = notification.payload;
+      if (progress?.runId !== runId) return;
+      let byBatch = tracker.received.get(progress.kind);
+      if (byBatch === undefined) {
+        byBatch = new Map();
+        tracker.received.set(progress.kind, byBatch);
+      }
+      // A retried job may report twice; the batch number keeps the count exact.
+      byBatch.set(progress.batch, progress);
+      for (const wake of [...tracker.waiters]) wake();
+    });
+    return tracker;
+  }
+
+  /** Publishes one job per chunk on the kind's task and waits until every batch has reported. */
+  async runPhase<T, P>(kind: ImportKind, chunks: T[][], toPayload: (chunk: T[], header: BatchHeaderFields) => P): Promise<ImportProgress[]> {
+    const task = IMPORT_TASKS[kind];
+    const batches = chunks.length;
+    if (batches === 0) return [];
+
+    const items: PublishBatchItem[] = chunks.map((rows, position) => ({
+      task,
+      payload: toPayload(rows, { runId: this.runId, batch: position + 1, batches }),
+      options: { idempotencyKey: `${this.runId}:${kind}:${position + 1}` },
+    }));
+    await this.bridge.queue.publishBatch(items);
+
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const done = this.received.get(kind);
+      if (done !== undefined && done.size >= batches) return [...done.values()].sort((a, b) => a.batch - b.batch);
+
+      const dead = (await this.bridge.queue.listDeadLetters(task)).filter((letter) => (letter.job?.payload as { runId?: string } | undefined)?.runId === this.runId);
+      if (dead.length > 0) {
+        const first = dead[0];
+        throw new BridgeError(
+          `Catalog import ${this.runId} failed: ${dead.length} ${kind} job(s) went to the dead-letter queue of ${task} (first: ${first?.reason}, ${first?.error?.message ?? "no error recorded"}). Fix the cause, then replay them with queue.replayDeadLetters("${task}")`,
+          { code: "INTERNAL", role: "queue", details: { runId: this.runId, task, deadLetterIds: dead.map((letter) => letter.id) } },
+        );
+      }
+      if (Date.now() > deadline) {
+        throw new BridgeError(
+          `Catalog import ${this.runId} timed out after ${this.timeoutMs} ms waiting for ${kind}: ${done?.size ?? 0} of ${batches} batches reported. Check that workers for ${task} are running`,
+          { code: "TIMEOUT", role: "queue", retryable: true, details: { runId: this.runId, task } },
+        );
+      }
+      await this.sleep(100);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.subscription?.close();
+  }
+
+  /** Waits for the next progress notification or `ms`, whichever comes first. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+}
