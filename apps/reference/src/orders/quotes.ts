@@ -1,0 +1,254 @@
+import { randomUUID } from "node:crypto";
+import {
+  BridgeError,
+  InvalidTransitionError,
+  NotFoundError,
+  ValidationError,
+  currentTenantId,
+  isBridgeError,
+  type Bridge,
+  type Engagement,
+  type EngagementPricing,
+  type LineItem,
+} from "@bridge/core";
+import { CURRENCY } from "../catalog/jobs.js";
+import { PRODUCTS_INDEX, productDocument } from "../catalog/search-documents.js";
+import { CONFIRMATION_TASK, confirmationIdempotencyKey, type ConfirmationJob } from "./confirmation.js";
+
+/** Statuses in which a quote's lines and prices may still change. */
+const EDITABLE = new Set(["draft", "active"]);
+
+/** Largest quantity accepted on one line; larger B2B orders go through sales. */
+export const MAX_LINE_QUANTITY = 10_000;
+
+const ACTOR = "reference-api";
+
+/**
+ * The B2B quote flow over the engagement, pricing and inventory roles:
+ * draft → (priced) active → (submitted, stock reserved) processing →
+ * (confirmed, reservation committed) confirmed.
+ */
+export class QuoteService {
+  constructor(private readonly bridge: Bridge) {}
+
+  async create(input: { customerId: string; email?: string }): Promise<Engagement> {
+    const quote = await this.bridge.data.engagements.create(
+      {
+        customerId: input.customerId,
+        type: "quote",
+        status: "draft",
+        attributes: input.email === undefined ? {} : { contactEmail: input.email },
+      },
+      { actor: ACTOR },
+    );
+    this.log().info("quote created", { engagementId: quote.id, customerId: quote.customerId });
+    return quote;
+  }
+
+  async get(id: string): Promise<Engagement> {
+    const quote = await this.bridge.data.engagements.get(id);
+    if (quote === null || quote.type !== "quote") {
+      throw new NotFoundError(`Quote "${id}" not found in tenant "${currentTenantId()}"; create one with POST /api/quotes`, {
+        role: "data",
+        tenantId: currentTenantId(),
+        details: { quoteId: id },
+      });
+    }
+    return quote;
+  }
+
+  /** Adds a line, or raises the quantity of the line with the same SKU. Clears the price, which no longer matches the lines. */
+  async addLine(id: string, input: { sku: string; quantity: number }): Promise<Engagement> {
+    const quote = await this.get(id);
+    this.requireEditable(quote, "add lines to");
+
+    const product = await this.bridge.data.datastore.products.getBySku(input.sku);
+    if (product === null) {
+      throw new NotFoundError(`Product with SKU "${input.sku}" not found in tenant "${currentTenantId()}"; look SKUs up with GET /api/products/search`, {
+        role: "data",
+        tenantId: currentTenantId(),
+        details: { sku: input.sku },
+      });
+    }
+
+    const lineItems: LineItem[] = quote.lineItems.map((line) => ({ ...line }));
+    const existing = lineItems.find((line) => line.sku === input.sku);
+    const quantity = (existing?.quantity ?? 0) + input.quantity;
+    if (quantity > MAX_LINE_QUANTITY) {
+      throw new ValidationError(
+        `Line for SKU ${input.sku} would have quantity ${quantity}, above the maximum of ${MAX_LINE_QUANTITY} per line; contact sales for larger orders`,
+        { details: { sku: input.sku, quantity, max: MAX_LINE_QUANTITY } },
+      );
+    }
+    if (existing === undefined) {
+      lineItems.push({ id: randomUUID(), sku: product.sku, title: product.title, quantity, uom: "EA" });
+    } else {
+      existing.quantity = quantity;
+    }
+
+    const updated = await this.bridge.data.engagements.update(
+      id,
+      { lineItems: lineItems.map(({ unitPrice: _unit, total: _total, ...line }) => line), pricing: null },
+      { expectedVersion: quote.version, actor: ACTOR },
+    );
+    this.log().info("quote line added", { engagementId: id, sku: input.sku, quantity });
+    return updated;
+  }
+
+  /** Prices every line for the quote's customer, stores the snapshot id and turns a draft active. */
+  async price(id: string): Promise<Engagement> {
+    const quote = await this.get(id);
+    this.requireEditable(quote, "price");
+    if (quote.lineItems.length === 0) {
+      throw new BridgeError(`Quote "${id}" has no lines to price; add one with POST /api/quotes/${id}/lines`, {
+        code: "CONFLICT",
+        details: { quoteId: id },
+      });
+    }
+
+    const snapshot = await this.bridge.data.pricing.snapshot(
+      quote.lineItems.map((line) => ({ sku: line.sku, quantity: line.quantity, customerId: quote.customerId, currency: CURRENCY })),
+      { engagementId: id },
+    );
+    const lineItems = quote.lineItems.map((line, position): LineItem => {
+      const priced = snapshot.quotes[position];
+      if (priced === undefined) return line;
+      return {
+        ...line,
+        unitPrice: { amountMinor: priced.unitAmountMinor, currency: priced.currency },
+        total: { amountMinor: priced.totalMinor, currency: priced.currency },
+      };
+    });
+    const subtotalMinor = snapshot.quotes.reduce((sum, priced) => sum + priced.baseUnitAmountMinor * priced.quantity, 0);
+    const pricing: EngagementPricing = {
+      currency: snapshot.currency,
+      subtotalMinor,
+      discountMinor: subtotalMinor - snapshot.totalMinor,
+      // NOTE: no tax engine is wired in, so quotes are priced before tax.
+      taxMinor: 0,
+      totalMinor: snapshot.totalMinor,
+      pricedAt: snapshot.createdAt,
+      priceListIds: [...new Set(snapshot.quotes.map((priced) => priced.priceListId))],
+    };
+
+    let updated = await this.bridge.data.engagements.update(
+      id,
+      { lineItems, pricing, attributes: { ...quote.attributes, priceSnapshotId: snapshot.id } },
+      { expectedVersion: quote.version, actor: ACTOR },
+    );
+    if (updated.status === "draft") {
+      updated = await this.bridge.data.engagements.transition(id, "active", { expectedVersion: updated.version, actor: ACTOR, reason: "priced" });
+    }
+    this.log().info("quote priced", { engagementId: id, totalMinor: pricing.totalMinor, currency: pricing.currency });
+    return updated;
+  }
+
+  /** Reserves stock for every line (all or nothing) and moves the quote to processing. */
+  async submit(id: string): Promise<Engagement> {
+    const quote = await this.get(id);
+    if (quote.status === "draft") {
+      throw new InvalidTransitionError(`Quote "${id}" is a draft and cannot be submitted; price it first with POST /api/quotes/${id}/price`, {
+        details: { quoteId: id, status: quote.status },
+      });
+    }
+    if (quote.status !== "active") {
+      throw new InvalidTransitionError(`Quote "${id}" cannot be submitted because its status is "${quote.status}"; only an active (priced) quote can be submitted`, {
+        details: { quoteId: id, status: quote.status },
+      });
+    }
+    if (quote.pricing === null) {
+      throw new BridgeError(`Quote "${id}" changed after it was priced; price it again with POST /api/quotes/${id}/price before submitting`, {
+        code: "CONFLICT",
+        details: { quoteId: id },
+      });
+    }
+
+    const reservation = await this.bridge.data.inventory.reserve({
+      lines: quote.lineItems.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+      engagementId: id,
+      idempotencyKey: `submit:${id}:${quote.version}`,
+    });
+
+    try {
+      const updated = await this.bridge.data.engagements.update(
+        id,
+        { fulfillment: { reservationId: reservation.id, warehouseIds: [...new Set(reservation.lines.map((line) => line.warehouseId))], status: "reserved" } },
+        { expectedVersion: quote.version, actor: ACTOR },
+      );
+      const submitted = await this.bridge.data.engagements.transition(id, "processing", { expectedVersion: updated.version, actor: ACTOR, reason: "submitted" });
+      this.log().info("quote submitted", { engagementId: id, reservationId: reservation.id, expiresAt: reservation.expiresAt });
+      return submitted;
+    } catch (error) {
+      // The quote did not move, so the stock must not stay held for it.
+      await this.bridge.data.inventory.release(reservation.id).catch((releaseError: unknown) =>
+        this.log().error("releasing the reservation of a failed submit failed", { engagementId: id, reservationId: reservation.id, err: releaseError }),
+      );
+      throw error;
+    }
+  }
+
+  /** Commits the reservation, confirms the order and queues the confirmation email. */
+  async confirm(id: string): Promise<Engagement> {
+    const quote = await this.get(id);
+    if (quote.status !== "processing") {
+      const hint = quote.status === "draft" || quote.status === "active" ? `; submit it first with POST /api/quotes/${id}/submit` : "";
+      throw new InvalidTransitionError(`Quote "${id}" cannot be confirmed because its status is "${quote.status}"${hint}`, {
+        details: { quoteId: id, status: quote.status },
+      });
+    }
+    const reservationId = quote.fulfillment?.reservationId;
+    if (reservationId === undefined) {
+      throw new BridgeError(`Quote "${id}" is processing but has no stock reservation; cancel it and submit a new quote`, {
+        code: "CONFLICT",
+        details: { quoteId: id },
+      });
+    }
+
+    // A confirm that failed after the commit is repeated without committing twice.
+    const reservation = await this.bridge.data.inventory.getReservation(reservationId);
+    if (reservation?.status !== "committed") await this.bridge.data.inventory.commit(reservationId);
+
+    const orderNumber = `SO-${id.replace(/-/g, "").slice(0, 10).toUpperCase()}`;
+    const updated = await this.bridge.data.engagements.update(
+      id,
+      { fulfillment: { ...quote.fulfillment, status: "committed" }, attributes: { ...quote.attributes, orderNumber } },
+      { expectedVersion: quote.version, actor: ACTOR },
+    );
+    const confirmed = await this.bridge.data.engagements.transition(id, "confirmed", { expectedVersion: updated.version, actor: ACTOR, reason: "confirmed" });
+
+    const payload: ConfirmationJob = { engagementId: id };
+    await this.bridge.queue.publish(CONFIRMATION_TASK, payload, { idempotencyKey: confirmationIdempotencyKey(id) });
+    await this.bridge.notifications.publish("order.confirmed", { engagementId: id, orderNumber, totalMinor: confirmed.pricing?.totalMinor ?? 0 });
+    this.log().info("order confirmed", { engagementId: id, orderNumber, reservationId });
+
+    await this.refreshStockFlags(confirmed.lineItems.map((line) => line.sku));
+    return confirmed;
+  }
+
+  /** Re-indexes `in_stock` for SKUs whose last unit was just sold. Search is a view, so a failure here only logs. */
+  private async refreshStockFlags(skus: string[]): Promise<void> {
+    for (const sku of skus) {
+      try {
+        const availability = await this.bridge.data.inventory.availability(sku);
+        if (availability.available > 0) continue;
+        const product = await this.bridge.data.datastore.products.getBySku(sku);
+        if (product !== null) await this.bridge.search.index(PRODUCTS_INDEX, productDocument(product, false));
+      } catch (error) {
+        if (!isBridgeError(error)) throw error;
+        this.log().warn("could not refresh the in_stock flag in search", { sku, err: error });
+      }
+    }
+  }
+
+  private requireEditable(quote: Engagement, action: string): void {
+    if (!EDITABLE.has(quote.status)) {
+      throw new InvalidTransitionError(`Cannot ${action} quote "${quote.id}" because its status is "${quote.status}"; only draft or active quotes change`, {
+        details: { quoteId: quote.id, status: quote.status },
+      });
+    }
+  }
+
+  private log() {
+    return this.bridge.logs.child({ source: "quotes", tenantId: currentTenantId() });
+  }
+}

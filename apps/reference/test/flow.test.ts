@@ -1,0 +1,221 @@
+import { join } from "node:path";
+import { readOutbox, runWithTenant, type Engagement } from "@bridge/core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTRACT_CUSTOMER_ID, CONTRACT_RULE, IMPORT_TASKS, VOLUME_BREAK } from "../src/catalog/jobs.js";
+import { CONFIRMATION_TASK } from "../src/orders/confirmation.js";
+import { eventually, skuOf, startWithSlice, type TestService } from "./support.js";
+
+let ctx: TestService;
+
+beforeAll(async () => {
+  ctx = await startWithSlice(60);
+});
+
+afterAll(async () => {
+  await ctx?.close();
+});
+
+async function call<T>(method: "GET" | "POST", url: string, payload?: unknown): Promise<{ status: number; body: T }> {
+  const response = await ctx.service.app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
+  return { status: response.statusCode, body: response.json() as T };
+}
+
+interface ProductAnswer {
+  product: { sku: string; title: string; price: { amountMinor: number } };
+  availability: { available: number; byWarehouse: Array<{ warehouseId: string; available: number }> };
+  prices: Array<{ quantity: number; unitAmountMinor: number }>;
+}
+
+/** Finds products of the slice that one warehouse can ship `quantity` of. */
+async function productsWithStock(quantity: number, count: number): Promise<ProductAnswer[]> {
+  const found: ProductAnswer[] = [];
+  for (const record of ctx.products) {
+    const answer = await call<ProductAnswer>("GET", `/api/products/${skuOf(record)}`);
+    if (answer.body.availability.byWarehouse.some((level) => level.available >= quantity)) found.push(answer.body);
+    if (found.length === count) return found;
+  }
+  throw new Error(`only ${found.length} products of the slice have ${quantity} units in one warehouse`);
+}
+
+describe("catalog import of a real slice", () => {
+  it("accounts for every product record", () => {
+    const { products } = ctx.report;
+
+    expect(products.records).toBe(60);
+    expect(products.imported + products.rejected.length).toBe(60);
+    expect(products.indexed).toBe(products.imported);
+  });
+
+  it("imports the category tree and stores", () => {
+    const { categories, warehouses } = ctx.report;
+
+    expect(categories.imported + categories.rejected.length).toBe(categories.records + categories.addedFromPaths);
+    // One record of the 2016 tree has a null name; nothing else may be rejected.
+    expect(categories.rejected.map((rejection) => rejection.reason)).toEqual(["missing-name"]);
+    expect(warehouses.imported).toBe(warehouses.records);
+  });
+
+  it("stores products with price and categories", async () => {
+    const record = ctx.products[0] as Record<string, unknown>;
+
+    const answer = await call<ProductAnswer & { product: { categoryIds: string[]; brand: string } }>("GET", `/api/products/${skuOf(record)}`);
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.product.title).toBe(record.name);
+    expect(answer.body.product.brand).toBe(record.brand);
+    expect(answer.body.product.price.amountMinor).toBe(Math.round((record.price as number) * 100));
+    expect(answer.body.product.categoryIds.length).toBeGreaterThan(0);
+  });
+
+  it("writes the list price and the volume break", async () => {
+    const record = ctx.products[0] as Record<string, unknown>;
+    const listMinor = Math.round((record.price as number) * 100);
+
+    const answer = await call<ProductAnswer>("GET", `/api/products/${skuOf(record)}`);
+
+    expect(answer.body.prices).toEqual([
+      { quantity: 1, unitAmountMinor: listMinor, currency: "USD" },
+      { quantity: VOLUME_BREAK.minQuantity, unitAmountMinor: Math.round((listMinor * (100 - VOLUME_BREAK.percentOff)) / 100), currency: "USD" },
+    ]);
+  });
+
+  it("leaves no dead letters", async () => {
+    for (const task of Object.values(IMPORT_TASKS)) {
+      expect(await ctx.service.bridge.queue.listDeadLetters(task)).toEqual([]);
+    }
+  });
+});
+
+describe("search and warehouses", () => {
+  it("finds products by text with brand facets", async () => {
+    const brand = String((ctx.products[0] as Record<string, unknown>).brand);
+
+    const answer = await call<{ total: number; hits: Array<{ brand: string }>; facets: { brand: Array<{ value: string; count: number }> } }>(
+      "GET",
+      `/api/products/search?q=${encodeURIComponent(brand)}`,
+    );
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.total).toBeGreaterThan(0);
+    expect(answer.body.facets.brand.map((facet) => facet.value)).toContain(brand);
+  });
+
+  it("filters by brand and price range in dollars", async () => {
+    const brand = String((ctx.products[0] as Record<string, unknown>).brand);
+
+    const answer = await call<{ total: number; hits: Array<{ brand: string; price: { amountMinor: number } }> }>(
+      "GET",
+      `/api/products/search?brand=${encodeURIComponent(brand)}&minPrice=20&maxPrice=80.5&pageSize=100`,
+    );
+    const expected = ctx.products.filter((record) => record.brand === brand && (record.price as number) >= 20 && (record.price as number) <= 80.5);
+
+    expect(answer.body.total).toBe(expected.length);
+    for (const hit of answer.body.hits) {
+      expect(hit.brand).toBe(brand);
+      expect(hit.price.amountMinor).toBeGreaterThanOrEqual(2000);
+      expect(hit.price.amountMinor).toBeLessThanOrEqual(8050);
+    }
+  });
+
+  it("pages results", async () => {
+    const first = await call<{ hits: Array<{ sku: string }> }>("GET", "/api/products/search?pageSize=5&page=1");
+    const second = await call<{ hits: Array<{ sku: string }> }>("GET", "/api/products/search?pageSize=5&page=2");
+
+    expect(first.body.hits).toHaveLength(5);
+    expect(second.body.hits).toHaveLength(5);
+    expect(second.body.hits.map((hit) => hit.sku)).not.toContain(first.body.hits[0]?.sku);
+  });
+
+  it("suggests titles for a prefix", async () => {
+    const answer = await call<{ suggestions: string[] }>("GET", "/api/products/autocomplete?prefix=sam");
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.suggestions.length).toBeGreaterThan(0);
+  });
+
+  it("finds Minneapolis stores nearest first", async () => {
+    const answer = await call<{ warehouses: Array<{ id: string; city: string; distanceKm: number }> }>(
+      "GET",
+      "/api/warehouses/near?lat=44.9778&lon=-93.2650&radiusKm=25",
+    );
+
+    expect(answer.status).toBe(200);
+    expect(answer.body.warehouses.length).toBeGreaterThan(3);
+    const distances = answer.body.warehouses.map((warehouse) => warehouse.distanceKm);
+    expect(distances).toEqual([...distances].sort((a, b) => a - b));
+    expect(Math.max(...distances)).toBeLessThanOrEqual(25);
+    // Store 1000, Mall of America in Bloomington, is about 14 km from downtown Minneapolis.
+    expect(answer.body.warehouses.map((warehouse) => warehouse.id)).toContain("store-1000");
+  });
+});
+
+describe("quote to order", () => {
+  it("prices, reserves, confirms and emails once", async () => {
+    const [bulk, single] = await productsWithStock(VOLUME_BREAK.minQuantity, 2);
+    if (bulk === undefined || single === undefined) throw new Error("two products are needed");
+    const availableBefore = bulk.availability.available;
+
+    const created = await call<Engagement>("POST", "/api/quotes", { customerId: CONTRACT_CUSTOMER_ID, email: "buyer@northwind.example.com" });
+    expect(created.status).toBe(201);
+    expect(created.body.status).toBe("draft");
+    const id = created.body.id;
+
+    await call("POST", `/api/quotes/${id}/lines`, { sku: bulk.product.sku, quantity: 4 });
+    await call("POST", `/api/quotes/${id}/lines`, { sku: bulk.product.sku, quantity: VOLUME_BREAK.minQuantity - 4 });
+    const withLines = await call<Engagement>("POST", `/api/quotes/${id}/lines`, { sku: single.product.sku, quantity: 1 });
+    expect(withLines.body.lineItems.map((line) => [line.sku, line.quantity])).toEqual([
+      [bulk.product.sku, VOLUME_BREAK.minQuantity],
+      [single.product.sku, 1],
+    ]);
+
+    const priced = await call<Engagement>("POST", `/api/quotes/${id}/price`);
+    expect(priced.status).toBe(200);
+    expect(priced.body.status).toBe("active");
+    const volumeUnit = Math.round((bulk.product.price.amountMinor * (100 - VOLUME_BREAK.percentOff)) / 100);
+    const contractFactor = 1 - CONTRACT_RULE.percentOffBasisPoints / 10_000;
+    const [bulkLine, singleLine] = priced.body.lineItems;
+    // The contract rule applies on top of the volume break; a rounding step of one cent is allowed.
+    expect(Math.abs((bulkLine?.unitPrice?.amountMinor ?? 0) - volumeUnit * contractFactor)).toBeLessThanOrEqual(1);
+    expect(Math.abs((singleLine?.unitPrice?.amountMinor ?? 0) - single.product.price.amountMinor * contractFactor)).toBeLessThanOrEqual(1);
+    const lineTotals = (bulkLine?.total?.amountMinor ?? 0) + (singleLine?.total?.amountMinor ?? 0);
+    expect(priced.body.pricing?.totalMinor).toBe(lineTotals);
+    // The subtotal uses the price-list tier for each quantity; the discount is what the customer rule takes off.
+    expect(priced.body.pricing?.subtotalMinor).toBe(volumeUnit * VOLUME_BREAK.minQuantity + single.product.price.amountMinor);
+    expect(priced.body.pricing?.discountMinor).toBe((priced.body.pricing?.subtotalMinor ?? 0) - lineTotals);
+
+    const submitted = await call<Engagement>("POST", `/api/quotes/${id}/submit`);
+    expect(submitted.status).toBe(200);
+    expect(submitted.body.status).toBe("processing");
+    expect(submitted.body.fulfillment?.reservationId).toBeTruthy();
+    const reserved = await call<ProductAnswer>("GET", `/api/products/${bulk.product.sku}`);
+    expect(reserved.body.availability.available).toBe(availableBefore - VOLUME_BREAK.minQuantity);
+
+    const confirmed = await call<Engagement>("POST", `/api/quotes/${id}/confirm`);
+    expect(confirmed.status).toBe(200);
+    expect(confirmed.body.status).toBe("confirmed");
+    expect(confirmed.body.attributes.orderNumber).toMatch(/^SO-/);
+
+    const emailDir = join(ctx.outboxDir, "email");
+    await eventually(async () => (await readOutbox(emailDir)).length > 0, "the confirmation email");
+    const [email] = await readOutbox(emailDir);
+    expect(email?.kind).toBe("email");
+    if (email?.kind !== "email") return;
+    expect(email.to).toEqual(["buyer@northwind.example.com"]);
+    expect(email.subject).toContain(String(confirmed.body.attributes.orderNumber));
+    expect(email.text).toContain(bulk.product.sku);
+
+    // The job delivered again (a retry after a crash) finds the email's idempotency key and sends nothing.
+    await runWithTenant("default", () => ctx.service.bridge.queue.publish(CONFIRMATION_TASK, { engagementId: id }));
+    await eventually(async () => {
+      const stats = await ctx.service.bridge.queue.stats(CONFIRMATION_TASK);
+      return stats.depth === 0 && stats.inFlight === 0;
+    }, "the repeated confirmation job");
+    expect(await readOutbox(emailDir)).toHaveLength(1);
+    expect(await ctx.service.bridge.queue.listDeadLetters(CONFIRMATION_TASK)).toEqual([]);
+
+    const committed = await call<ProductAnswer>("GET", `/api/products/${bulk.product.sku}`);
+    expect(committed.body.availability.available).toBe(availableBefore - VOLUME_BREAK.minQuantity);
+    const stored = await call<Engagement>("GET", `/api/quotes/${id}`);
+    expect(stored.body.status).toBe("confirmed");
+  });
+});
