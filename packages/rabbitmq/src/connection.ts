@@ -215,7 +215,7 @@ export class AmqpConnection {
 
   private async open(): Promise<void> {
     const model = await connect(withHeartbeat(this.options.url, this.options.heartbeatSeconds), {
-      noDelay: true,
+      noDelay: false,
       timeout: 5_000,
       clientProperties: { connection_name: `bridge:${this.options.name}` },
       ...(this.options.tls ?? {}),

@@ -12,7 +12,6 @@ import {
   createJobCard,
   currentTenantId,
   decideFailure,
-  parseJobCard,
   runWithTenant,
   serializeError,
   validateFailOptions,
@@ -37,6 +36,7 @@ import {
   type QueueStats,
   type SerializedError,
 } from "@bridge/core";
+import { decodeJobCard } from "./card.js";
 import { errorMessage, type AmqpConnection, type ConnectionHook } from "./connection.js";
 import { IdempotencyRecord } from "./idempotency.js";
 import { rabbitError, type ResolvedOptions } from "./options.js";
@@ -152,7 +152,6 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
       messageId: job.id,
       timestamp: Math.floor(Date.now() / 1000),
       ...(options.quorumQueues ? {} : { priority: job.priority }),
-      headers: { [HEADER.tenant]: job.tenantId, [HEADER.task]: job.task },
     };
   }
 
@@ -263,7 +262,7 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
    * time goes back to a wait queue. Returns null when settled here.
    */
   async function accept(delivery: UnackedDelivery, task: string): Promise<JobCard | null> {
-    const parsed = parseJobCard(delivery.message.content);
+    const parsed = decodeJobCard(delivery.message.content);
     if (!parsed.ok) {
       await deadLetter(delivery, task, delivery.message.content, {
         reason: "invalid-job-card",
@@ -716,7 +715,7 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
 /** Rebuilds a DeadLetter from a message of the dead-letter queue, whether Bridge or the broker put it there. */
 function readDeadLetter(task: string, message: Message): DeadLetter {
   const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
-  const parsed = parseJobCard(message.content);
+  const parsed = decodeJobCard(message.content);
   const job = parsed.ok ? parsed.job : null;
   const deathReason = brokerDeathReason(headers);
   const reason = (headers[HEADER.reason] as DeadLetterReason | undefined) ?? (parsed.ok ? deathReason : "invalid-job-card");
