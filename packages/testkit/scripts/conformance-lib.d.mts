@@ -1,0 +1,65 @@
+// Types of conformance-lib.mjs for the TypeScript tests that import it.
+
+export interface ConformanceFileGroup {
+  packageDir: string;
+  files: string[];
+}
+
+export interface VitestJsonAssertion {
+  ancestorTitles: string[];
+  fullName: string;
+  title: string;
+  status: "passed" | "failed" | "skipped" | "pending" | "todo" | "disabled";
+  failureMessages: string[];
+  meta?: { conformance?: { role: string; provider: string; capabilities: Record<string, unknown> } };
+}
+
+export interface VitestJsonReport {
+  success: boolean;
+  numFailedTests: number;
+  testResults: Array<{ name: string; status: string; message: string; assertionResults: VitestJsonAssertion[] }>;
+}
+
+export interface VitestRun {
+  report: VitestJsonReport | null;
+  exitCode: number | null;
+  output: string;
+}
+
+export interface RoleSummary {
+  provider: string;
+  role: string;
+  package: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  capabilities: Record<string, unknown> | null;
+  failedCases: string[];
+}
+
+export interface RunError {
+  package: string;
+  file: string | null;
+  message: string;
+}
+
+export interface ConformanceResult {
+  ok: boolean;
+  passed: number;
+  failed: number;
+  skipped: number;
+  providers: Record<string, Record<string, Omit<RoleSummary, "provider" | "role">>>;
+  errors: RunError[];
+}
+
+export function findConformanceFiles(root: string): Promise<ConformanceFileGroup[]>;
+export function runVitestJson(options: {
+  packageDir: string;
+  files: string[];
+  configFile?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  echo?: boolean;
+}): Promise<VitestRun>;
+export function summarizeReport(report: VitestJsonReport, packageName: string): { groups: RoleSummary[]; errors: RunError[] };
+export function buildConformanceResult(summaries: Array<{ groups: RoleSummary[]; errors: RunError[] }>): ConformanceResult;

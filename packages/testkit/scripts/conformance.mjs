@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// Runs every `packages/*/test/**/*.conformance.test.ts` of the repository with
+// each package's own vitest and prints, as the last line, `CONFORMANCE ` and a
+// JSON object of passed, failed and skipped cases and the declared
+// capabilities per provider and role. Exits with 1 when a case failed or a
+// file could not run.
+//
+// Usage: node scripts/conformance.mjs [--root <repository root>]
+import { readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildConformanceResult, findConformanceFiles, runVitestJson, summarizeReport } from "./conformance-lib.mjs";
+
+const rootFlag = process.argv.indexOf("--root");
+const root = rootFlag >= 0 && process.argv[rootFlag + 1] ? resolve(process.argv[rootFlag + 1]) : resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+const groups = await findConformanceFiles(root);
+if (groups.length === 0) {
+  console.error(`No *.conformance.test.ts files under ${join(root, "packages", "*", "test")}`);
+}
+
+const summaries = [];
+for (const { packageDir, files } of groups) {
+  const packageName = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")).name ?? packageDir;
+  console.log(`\n=== ${packageName}: ${files.length} conformance file(s) ===`);
+  const run = await runVitestJson({ packageDir, files, echo: true });
+  if (run.report === null) {
+    summaries.push({ groups: [], errors: [{ package: packageName, file: null, message: `vitest exited with ${run.exitCode} and wrote no JSON report` }] });
+    continue;
+  }
+  summaries.push(summarizeReport(run.report, packageName));
+}
+
+const result = buildConformanceResult(summaries);
+console.log(`CONFORMANCE ${JSON.stringify(result)}`);
+process.exitCode = result.ok && groups.length > 0 ? 0 : 1;

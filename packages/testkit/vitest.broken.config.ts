@@ -1,0 +1,13 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// Runs only the deliberately broken providers; kit-can-fail.test.ts starts it in a child vitest.
+export default defineConfig({
+  resolve: {
+    alias: { "@bridge/core": fileURLToPath(new URL("../core/src/index.ts", import.meta.url)) },
+  },
+  test: {
+    include: ["test/broken/**/*.test.ts"],
+    testTimeout: 20_000,
+  },
+});
