@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Integration } from "../integration.js";
-import type { LogLevel } from "../roles/logs.js";
+import type { Logger, LogLevel } from "../roles/logs.js";
 import { createNodeCrypto } from "./crypto.js";
 import { createMemoryData } from "./data/index.js";
 import { createMemoryLogSink } from "./log-sink.js";
@@ -25,10 +25,11 @@ export interface EmbeddedOptions {
  */
 export function embedded(options: EmbeddedOptions = {}) {
   const outboxDir = options.outboxDir ?? join(process.cwd(), "var", "outbox");
+  const logger = createDeferredLogger();
   const modules = {
-    queue: createMemoryQueue(options.queue),
+    queue: createMemoryQueue({ logger, ...options.queue }),
     logs: createMemoryLogSink(options.logs),
-    notifications: createMemoryNotifications(),
+    notifications: createMemoryNotifications({ logger }),
     data: createMemoryData(),
     search: createMemorySearch(),
     email: createOutboxEmail({ dir: join(outboxDir, "email") }),
@@ -41,7 +42,9 @@ export function embedded(options: EmbeddedOptions = {}) {
     name: "embedded",
     roles: ["queue", "logs", "notifications", "data", "search", "email", "sms", "secrets", "crypto"],
     modules,
-    async start() {},
+    async start(context) {
+      logger.attach(context.logger);
+    },
     async health() {
       return { status: "up", latencyMs: 0, detail: { outboxDir } };
     },
@@ -51,4 +54,33 @@ export function embedded(options: EmbeddedOptions = {}) {
     },
   };
   return integration;
+}
+
+/**
+ * A logger that the queue and notifications get at construction and that
+ * starts forwarding to the logs role once the registry starts the integration.
+ * Entries before that go to stderr as JSON lines.
+ */
+function createDeferredLogger(bindings: Record<string, unknown> = {}, shared: { target?: Logger } = {}): Logger & { attach(logger: Logger): void } {
+  const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
+    const target = shared.target;
+    if (target) {
+      target.child(bindings)[level](message, fields);
+      return;
+    }
+    if (level === "trace" || level === "debug") return;
+    process.stderr.write(`${JSON.stringify({ level, message, source: "embedded", ...bindings, ...fields })}\n`);
+  };
+  return {
+    trace: write("trace"),
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+    fatal: write("fatal"),
+    child: (more) => createDeferredLogger({ ...bindings, ...more }, shared),
+    attach(logger) {
+      shared.target = logger;
+    },
+  };
 }
