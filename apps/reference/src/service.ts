@@ -4,6 +4,13 @@ import { importCatalog, type ImportOptions, type ImportReport } from "./catalog/
 import { defineCatalogWorkers } from "./catalog/workers.js";
 import { buildApp, type CatalogStatus } from "./http/app.js";
 import { defineConfirmationWorker } from "./orders/confirmation.js";
+import type { QuoteServiceOptions } from "./orders/quotes.js";
+
+export interface ReferenceServiceOptions {
+  /** A bridge built by the caller, in place of one from the environment. */
+  bridge?: Bridge;
+  quotes?: QuoteServiceOptions;
+}
 
 export interface ReferenceService {
   bridge: Bridge;
@@ -25,13 +32,13 @@ export interface ReferenceService {
  * `BRIDGE_*` variables (embedded providers by default), the import and
  * confirmation workers, and the Fastify app. Nothing runs until `start()`.
  */
-export async function createReferenceService(env: Record<string, string | undefined> = process.env, bridgeOverride?: Bridge): Promise<ReferenceService> {
-  const bridge = bridgeOverride ?? (await createBridgeFromEnv(env));
+export async function createReferenceService(env: Record<string, string | undefined> = process.env, options: ReferenceServiceOptions = {}): Promise<ReferenceService> {
+  const bridge = options.bridge ?? (await createBridgeFromEnv(env));
   const workers = [...defineCatalogWorkers(bridge), defineConfirmationWorker(bridge)];
   const log = bridge.logs.child({ source: "reference" });
 
   let status: CatalogStatus = { state: "unknown" };
-  const app = buildApp({ bridge, catalog: () => status });
+  const app = buildApp({ bridge, catalog: () => status, ...(options.quotes === undefined ? {} : { quotes: options.quotes }) });
 
   const runImport = async (options: ImportOptions): Promise<ImportReport> => {
     status = { state: "importing" };

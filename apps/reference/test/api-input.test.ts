@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../src/http/app.js";
 import { skuOf, startWithSlice, type TestService } from "./support.js";
 
 let ctx: TestService;
@@ -239,6 +240,45 @@ describe("quote input", () => {
 
     expect(answer.status).toBe(409);
     expect(answer.body.error.message).toContain("only draft or active");
+  });
+});
+
+describe("quote concurrency and expiry", () => {
+  it("reserves once for concurrent submits", async () => {
+    const id = await createQuote();
+    const inStock = await inStockSku();
+    await request("POST", `/api/quotes/${id}/lines`, { sku: inStock, quantity: 1 });
+    await request("POST", `/api/quotes/${id}/price`);
+    const before = await request("GET", `/api/products/${inStock}`);
+
+    const answers = await Promise.all([request("POST", `/api/quotes/${id}/submit`), request("POST", `/api/quotes/${id}/submit`)]);
+
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 409]);
+    const after = await request("GET", `/api/products/${inStock}`);
+    expect((after.body.availability as { reserved: number }).reserved).toBe((before.body.availability as { reserved: number }).reserved + 1);
+  });
+
+  it("cancels a quote whose reservation expired", async () => {
+    const shortLived = buildApp({ bridge: ctx.service.bridge, quotes: { reservationTtlMs: 1 } });
+    const call = async (method: "GET" | "POST", url: string, payload?: Record<string, unknown>) => {
+      const response = await shortLived.inject({ method, url, ...(payload === undefined ? {} : { payload }) });
+      return { status: response.statusCode, body: response.json() as ErrorAnswer & Record<string, unknown> };
+    };
+    const inStock = await inStockSku();
+    const created = await call("POST", "/api/quotes", { customerId: "acme-retail" });
+    const id = created.body.id as string;
+    await call("POST", `/api/quotes/${id}/lines`, { sku: inStock, quantity: 1 });
+    await call("POST", `/api/quotes/${id}/price`);
+    expect((await call("POST", `/api/quotes/${id}/submit`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const answer = await call("POST", `/api/quotes/${id}/confirm`);
+
+    expect(answer.status).toBe(409);
+    expect(answer.body.error.code).toBe("RESERVATION_NOT_ACTIVE");
+    expect(answer.body.error.message).toContain("create a new quote");
+    expect((await call("GET", `/api/quotes/${id}`)).body.status).toBe("cancelled");
+    await shortLived.close();
   });
 });
 

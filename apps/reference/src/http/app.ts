@@ -1,7 +1,7 @@
 import type { Bridge } from "@bridge/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ImportReport } from "../catalog/import.js";
-import { QuoteService } from "../orders/quotes.js";
+import { QuoteService, type QuoteServiceOptions } from "../orders/quotes.js";
 import { toHttpError } from "./errors.js";
 import { registerProductRoutes } from "./products.js";
 import { registerQuoteRoutes } from "./quotes.js";
@@ -18,6 +18,7 @@ export interface AppOptions {
   bridge: Bridge;
   /** Read on each readiness probe; the catalogue counts as ready when absent. */
   catalog?: () => CatalogStatus;
+  quotes?: QuoteServiceOptions;
   /** Largest accepted request body. Default 64 KiB, plenty for quote requests. */
   bodyLimitBytes?: number;
 }
@@ -58,6 +59,6 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerProductRoutes(app, bridge);
   registerWarehouseRoutes(app, bridge);
-  registerQuoteRoutes(app, new QuoteService(bridge));
+  registerQuoteRoutes(app, new QuoteService(bridge, options.quotes));
   return app;
 }

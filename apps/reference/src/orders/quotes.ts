@@ -23,13 +23,21 @@ export const MAX_LINE_QUANTITY = 10_000;
 
 const ACTOR = "reference-api";
 
+export interface QuoteServiceOptions {
+  /** How long submitted stock stays reserved before confirm must happen. Default: the inventory's 15 minutes. */
+  reservationTtlMs?: number;
+}
+
 /**
  * The B2B quote flow over the engagement, pricing and inventory roles:
  * draft → (priced) active → (submitted, stock reserved) processing →
  * (confirmed, reservation committed) confirmed.
  */
 export class QuoteService {
-  constructor(private readonly bridge: Bridge) {}
+  constructor(
+    private readonly bridge: Bridge,
+    private readonly options: QuoteServiceOptions = {},
+  ) {}
 
   async create(input: { customerId: string; email?: string }): Promise<Engagement> {
     const quote = await this.bridge.data.engagements.create(
@@ -163,10 +171,14 @@ export class QuoteService {
       });
     }
 
+    // NOTE: no timer calls inventory.expireReservations, so stock of an expired reservation stays held
+    // until a confirm of its quote finds it expired (or another caller sweeps).
+    // No idempotency key: two concurrent submits each get their own reservation, and the one that
+    // loses the version check below releases its own stock, never the winner's.
     const reservation = await this.bridge.data.inventory.reserve({
       lines: quote.lineItems.map((line) => ({ sku: line.sku, quantity: line.quantity })),
       engagementId: id,
-      idempotencyKey: `submit:${id}:${quote.version}`,
+      ...(this.options.reservationTtlMs === undefined ? {} : { ttlMs: this.options.reservationTtlMs }),
     });
 
     try {
@@ -198,15 +210,19 @@ export class QuoteService {
     }
     const reservationId = quote.fulfillment?.reservationId;
     if (reservationId === undefined) {
-      throw new BridgeError(`Quote "${id}" is processing but has no stock reservation; cancel it and submit a new quote`, {
+      throw new BridgeError(`Quote "${id}" is processing but has no stock reservation, so it cannot be confirmed; create a new quote for these items`, {
         code: "CONFLICT",
         details: { quoteId: id },
       });
     }
 
-    // A confirm that failed after the commit is repeated without committing twice.
-    const reservation = await this.bridge.data.inventory.getReservation(reservationId);
-    if (reservation?.status !== "committed") await this.bridge.data.inventory.commit(reservationId);
+    try {
+      // Committing an already committed reservation returns it, so a repeated confirm is safe.
+      await this.bridge.data.inventory.commit(reservationId);
+    } catch (error) {
+      if (!isBridgeError(error, "RESERVATION_NOT_ACTIVE")) throw error;
+      await this.cancelExpired(quote, reservationId, error);
+    }
 
     const orderNumber = `SO-${id.replace(/-/g, "").slice(0, 10).toUpperCase()}`;
     const updated = await this.bridge.data.engagements.update(
@@ -223,6 +239,26 @@ export class QuoteService {
 
     await this.refreshStockFlags(confirmed.lineItems.map((line) => line.sku));
     return confirmed;
+  }
+
+  /**
+   * Cancels a processing quote whose reservation expired or was released,
+   * because its stock is no longer held and it can neither be confirmed nor
+   * submitted again. Always throws a RESERVATION_NOT_ACTIVE error (HTTP 409) that tells the caller what to do next.
+   */
+  private async cancelExpired(quote: Engagement, reservationId: string, cause: BridgeError): Promise<never> {
+    const reservation = await this.bridge.data.inventory.getReservation(reservationId);
+    await this.bridge.data.engagements.transition(quote.id, "cancelled", { expectedVersion: quote.version, actor: ACTOR, reason: "stock reservation no longer active" });
+    this.log().warn("quote cancelled because its reservation is no longer active", {
+      engagementId: quote.id,
+      reservationId,
+      reservationStatus: reservation?.status,
+      err: cause,
+    });
+    throw new BridgeError(
+      `Quote "${quote.id}" cannot be confirmed because its stock reservation ${reservationId} is ${reservation?.status ?? "gone"} (expiry ${reservation?.expiresAt ?? "unknown"}). The quote is now cancelled; create a new quote to order these items`,
+      { code: "RESERVATION_NOT_ACTIVE", role: "data", tenantId: currentTenantId(), details: { quoteId: quote.id, reservationId }, cause },
+    );
   }
 
   /** Re-indexes `in_stock` for SKUs whose last unit was just sold. Search is a view, so a failure here only logs. */
