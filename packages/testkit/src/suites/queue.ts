@@ -352,7 +352,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
 
     it("publish rejects invalid options", async () => {
       const { queue, task } = await start();
-      await expectBridgeError(queue.publish(task, {}, { priority: 0 }), "VALIDATION_FAILED", ["0"]);
+      await expectBridgeError(queue.publish(task, {}, { priority: 0 }), "VALIDATION_FAILED", ["priority"]);
       await expectBridgeError(queue.publish(task, {}, { priority: 11 }), "VALIDATION_FAILED", ["11"]);
       await expectBridgeError(queue.publish(task, {}, { priority: 2.5 }), "VALIDATION_FAILED", ["2.5"]);
       await expectBridgeError(queue.publish(task, {}, { maxAttempts: 0 }), "VALIDATION_FAILED");
