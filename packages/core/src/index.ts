@@ -36,6 +36,17 @@ export * from "./embedded/queue.js";
 export * from "./embedded/notifications.js";
 export * from "./embedded/log-sink.js";
 export * from "./embedded/search.js";
+// Index definition and document checks of the embedded search, shared with search providers so both reject the same input.
+export {
+  checkDefinition,
+  checkGeoShape,
+  definitionKey,
+  isGeoPoint,
+  toEpochMs,
+  toOramaDocument,
+  type GeoShape,
+  type ToOramaResult,
+} from "./embedded/search-schema.js";
 export * from "./embedded/outbox.js";
 export * from "./embedded/secrets.js";
 export * from "./embedded/crypto.js";
