@@ -38,7 +38,8 @@ export interface RoleSummary {
 }
 
 export interface RunError {
-  package: string;
+  /** null when the runner failed before it reached a package. */
+  package: string | null;
   file: string | null;
   message: string;
 }

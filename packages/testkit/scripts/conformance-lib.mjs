@@ -96,7 +96,7 @@ export async function runVitestJson({ packageDir, files, configFile, timeoutMs =
 /**
  * Counts the cases of a vitest JSON report per provider and role. A case
  * belongs to the suite whose title (`conformance[role] provider=name`) is
- * among its ancestors; other cases are ignored. Test files that failed
+ * among its ancestors, and other cases are ignored. Test files that failed
  * without running a case (a syntax error, a failing import) go to `errors`.
  */
 export function summarizeReport(report, packageName) {

@@ -14,18 +14,23 @@ import { buildConformanceResult, findConformanceFiles, runVitestJson, summarizeR
 const rootFlag = process.argv.indexOf("--root");
 const root = rootFlag >= 0 && process.argv[rootFlag + 1] ? resolve(process.argv[rootFlag + 1]) : resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
-const groups = await findConformanceFiles(root);
+const summaries = [];
+let groups = [];
+try {
+  groups = await findConformanceFiles(root);
+} catch (error) {
+  summaries.push({ groups: [], errors: [{ package: null, file: null, message: `Cannot list ${join(root, "packages")}: ${error.message}. Pass the repository root with --root.` }] });
+}
 if (groups.length === 0) {
   console.error(`No *.conformance.test.ts files under ${join(root, "packages", "*", "test")}`);
 }
 
-const summaries = [];
 for (const { packageDir, files } of groups) {
   const packageName = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")).name ?? packageDir;
   console.log(`\n=== ${packageName}: ${files.length} conformance file(s) ===`);
   const run = await runVitestJson({ packageDir, files, echo: true });
   if (run.report === null) {
-    summaries.push({ groups: [], errors: [{ package: packageName, file: null, message: `vitest exited with ${run.exitCode} and wrote no JSON report` }] });
+    summaries.push({ groups: [], errors: [{ package: packageName, file: null, message: `vitest exited with ${run.exitCode} and wrote no JSON report; run it in ${packageDir} to see why` }] });
     continue;
   }
   summaries.push(summarizeReport(run.report, packageName));
