@@ -1,0 +1,292 @@
+// The one place that scopes data to a tenant: every filter gets the current
+// tenant's `tenantId`, every new document gets it and a tenant-prefixed `_id`,
+// and updates may not change either. Modules never touch a raw collection
+// for tenant data.
+import {
+  BridgeError,
+  currentTenantId,
+  decodeCursor,
+  encodeCursor,
+  resolvePageLimit,
+  type Page,
+  type PageRequest,
+  type SortValue,
+} from "@bridge/core";
+import type {
+  AnyBulkWriteOperation,
+  BulkWriteResult,
+  Collection,
+  Document,
+  Filter,
+  FindOptions,
+  Sort,
+  UpdateFilter,
+  WithId,
+} from "mongodb";
+import { contextFor } from "./errors.js";
+import { docKey, type MongoStore, type RunOptions } from "./store.js";
+
+/** A stored record: the public fields plus `_id`. */
+export type StoredDocument<T> = T & { _id: string; tenantId: string };
+
+/** One operation of `bulkWrite`, with string `_id`s; the driver's own type assumes ObjectIds. */
+export type BulkOperation =
+  | { insertOne: { document: Document } }
+  | { updateOne: { filter: Document; update: Document; upsert?: boolean } }
+  | { replaceOne: { filter: Document; replacement: Document; upsert?: boolean } }
+  | { deleteOne: { filter: Document } };
+
+const PROTECTED_FIELDS = ["_id", "tenantId"];
+
+export interface PageSpec {
+  /** Names the query so that a cursor from one list is rejected by another. */
+  scope: string;
+  /** Sort fields before the `id` tie-breaker; empty sorts by id alone. */
+  fields: string[];
+  direction: "asc" | "desc";
+}
+
+export class TenantCollection<T extends { id: string }> {
+  constructor(
+    readonly store: MongoStore,
+    /** Collection name in the database, such as "products". */
+    readonly name: string,
+    /** Record kind for messages, such as "Product". */
+    readonly kind: string,
+  ) {}
+
+  get tenantId(): string {
+    return currentTenantId();
+  }
+
+  /** `_id` of the record with these key parts in the current tenant. */
+  key(...parts: string[]): string {
+    return docKey(this.tenantId, ...parts);
+  }
+
+  /** Adds the current tenant to `filter`; a filter that names a tenant itself is a bug in the caller. */
+  scope(filter: Document = {}): Document {
+    if (Object.prototype.hasOwnProperty.call(filter, "tenantId")) {
+      throw this.#internal(`a filter on ${this.name} sets tenantId itself; the collection wrapper adds it`);
+    }
+    return { ...filter, tenantId: this.tenantId };
+  }
+
+  async raw(): Promise<Collection<StoredDocument<T>>> {
+    return this.store.collection<StoredDocument<T>>(this.name);
+  }
+
+  run<R>(operation: string, fn: (collection: Collection<StoredDocument<T>>) => Promise<R>, options: RunOptions = {}): Promise<R> {
+    return this.store.run(`${operation} (${this.name})`, async () => fn(await this.raw()), options);
+  }
+
+  async findOne(filter: Document, options: FindOptions = {}): Promise<T | null> {
+    const scoped = this.scope(filter);
+    const document = await this.run(`Reading one ${this.kind}`, (collection) => collection.findOne(scoped as Filter<StoredDocument<T>>, options), {
+      idempotent: true,
+    });
+    return document ? strip<T>(document) : null;
+  }
+
+  /** The record whose `_id` is `key(id)`. */
+  findById(id: string): Promise<T | null> {
+    return this.findOne({ _id: this.key(id) });
+  }
+
+  async find(filter: Document, options: { sort?: Sort; limit?: number; projection?: Document } = {}): Promise<T[]> {
+    const scoped = this.scope(filter);
+    const documents = await this.run(
+      `Reading ${this.kind} records`,
+      (collection) => {
+        let cursor = collection.find(scoped as Filter<StoredDocument<T>>);
+        if (options.sort) cursor = cursor.sort(options.sort);
+        if (options.limit !== undefined) cursor = cursor.limit(options.limit);
+        if (options.projection) cursor = cursor.project(options.projection);
+        return cursor.toArray();
+      },
+      { idempotent: true },
+    );
+    return documents.map((document) => strip<T>(document));
+  }
+
+  async count(filter: Document = {}): Promise<number> {
+    const scoped = this.scope(filter);
+    return this.run(`Counting ${this.kind} records`, (collection) => collection.countDocuments(scoped as Filter<StoredDocument<T>>), { idempotent: true });
+  }
+
+  /** Stores a new record under `key(...keyParts)` (default: its id); DuplicateKeyError when the key or a unique field is taken. */
+  async insert(record: T, keyParts: string[] = [record.id]): Promise<T> {
+    const document = this.stamp(record, keyParts);
+    await this.run(`Creating ${this.kind} "${record.id}"`, (collection) => collection.insertOne(document as never));
+    return strip<T>(document);
+  }
+
+  /** The stored form of `record`: `_id` and `tenantId` of the current tenant added. */
+  stamp(record: T, keyParts: string[] = [record.id]): StoredDocument<T> {
+    return { ...record, _id: this.key(...keyParts), tenantId: this.tenantId } as StoredDocument<T>;
+  }
+
+  async updateOne(filter: Document, update: Document, options: { upsert?: boolean; idempotent?: boolean } = {}) {
+    const scoped = this.scope(filter);
+    this.#assertUpdate(update);
+    return this.run(
+      `Updating ${this.kind}`,
+      (collection) => collection.updateOne(scoped as Filter<StoredDocument<T>>, update as UpdateFilter<StoredDocument<T>>, { upsert: options.upsert ?? false }),
+      { idempotent: options.idempotent ?? false },
+    );
+  }
+
+  /** Applies `update` to the one record matching `filter` and returns it as it is afterwards, or null when none matched. */
+  async findOneAndUpdate(filter: Document, update: Document, options: { upsert?: boolean } = {}): Promise<T | null> {
+    const scoped = this.scope(filter);
+    this.#assertUpdate(update);
+    const document = await this.run(`Updating ${this.kind}`, (collection) =>
+      collection.findOneAndUpdate(scoped as Filter<StoredDocument<T>>, update as UpdateFilter<StoredDocument<T>>, {
+        returnDocument: "after",
+        upsert: options.upsert ?? false,
+        includeResultMetadata: false,
+      }),
+    );
+    return document ? strip<T>(document) : null;
+  }
+
+  /** Replaces the record matching `filter` with `record`; returns whether one matched. */
+  async replaceOne(filter: Document, record: T, keyParts: string[] = [record.id]): Promise<boolean> {
+    const scoped = this.scope(filter);
+    const document = this.stamp(record, keyParts);
+    const result = await this.run(`Replacing ${this.kind} "${record.id}"`, (collection) =>
+      collection.replaceOne(scoped as Filter<StoredDocument<T>>, document as never),
+    );
+    return result.matchedCount === 1;
+  }
+
+  async deleteOne(filter: Document): Promise<boolean> {
+    const scoped = this.scope(filter);
+    const result = await this.run(`Deleting ${this.kind}`, (collection) => collection.deleteOne(scoped as Filter<StoredDocument<T>>), { idempotent: true });
+    return result.deletedCount === 1;
+  }
+
+  async deleteMany(filter: Document): Promise<number> {
+    const scoped = this.scope(filter);
+    const result = await this.run(`Deleting ${this.kind} records`, (collection) => collection.deleteMany(scoped as Filter<StoredDocument<T>>), {
+      idempotent: true,
+    });
+    return result.deletedCount;
+  }
+
+  /**
+   * Runs the operations unordered and returns the driver's result, including
+   * on a partial failure (the caller reads `writeErrors`). Every operation is
+   * scoped to the current tenant here.
+   */
+  async bulkWrite(operations: BulkOperation[]): Promise<{ result: BulkWriteResult | null; writeErrors: BulkWriteFailure[] }> {
+    const scoped = operations.map((operation) => this.#scopeOperation(operation));
+    const collection = await this.raw();
+    try {
+      const result = await collection.bulkWrite(scoped as AnyBulkWriteOperation<StoredDocument<T>>[], { ordered: false });
+      return { result, writeErrors: [] };
+    } catch (error) {
+      const failures = bulkFailures(error);
+      if (failures === null) return this.store.run(`Bulk writing ${this.kind} records (${this.name})`, () => Promise.reject(error));
+      return { result: null, writeErrors: failures };
+    }
+  }
+
+  /** One keyset page: sorted by `spec.fields` then id, starting after the cursor. */
+  async page(filter: Document, spec: PageSpec, request: PageRequest = {}): Promise<Page<T>> {
+    const context = contextFor(this.store.name);
+    const limit = resolvePageLimit(request.limit, context);
+    const fields = [...spec.fields, "id"];
+    const order = spec.direction === "asc" ? 1 : -1;
+
+    let query: Document = filter;
+    if (request.cursor !== undefined && request.cursor !== null) {
+      const position = decodeCursor(spec.scope, request.cursor, context);
+      query = { $and: [filter, keysetAfter(fields, [...position.key, position.id], spec.direction)] };
+    }
+
+    const sort = Object.fromEntries(fields.map((field) => [field, order])) as Sort;
+    const documents = await this.find(query, { sort, limit: limit + 1 });
+    const items = documents.slice(0, limit);
+    const last = items[items.length - 1];
+    const nextCursor =
+      documents.length > limit && last
+        ? encodeCursor(spec.scope, { key: spec.fields.map((field) => sortValue(readField(last, field))), id: last.id })
+        : null;
+    return { items, nextCursor };
+  }
+
+  #scopeOperation(operation: BulkOperation): BulkOperation {
+    if ("insertOne" in operation) {
+      const document = operation.insertOne.document;
+      if (document.tenantId !== this.tenantId) throw this.#internal(`a bulk insert into ${this.name} was not stamped for the current tenant`);
+      return operation;
+    }
+    if ("updateOne" in operation) {
+      this.#assertUpdate(operation.updateOne.update as Document);
+      return { updateOne: { ...operation.updateOne, filter: this.scope(operation.updateOne.filter) } };
+    }
+    if ("replaceOne" in operation) return { replaceOne: { ...operation.replaceOne, filter: this.scope(operation.replaceOne.filter) } };
+    if ("deleteOne" in operation) return { deleteOne: { ...operation.deleteOne, filter: this.scope(operation.deleteOne.filter) } };
+    throw this.#internal(`unsupported bulk operation ${Object.keys(operation).join(", ")}`);
+  }
+
+  #assertUpdate(update: Document): void {
+    for (const [operator, fields] of Object.entries(update)) {
+      if (operator === "$setOnInsert" || fields === null || typeof fields !== "object") continue;
+      for (const field of PROTECTED_FIELDS) {
+        if (Object.prototype.hasOwnProperty.call(fields, field)) throw this.#internal(`an update of ${this.name} changes ${field} with ${operator}`);
+      }
+    }
+  }
+
+  #internal(message: string): BridgeError {
+    return new BridgeError(`Internal error in ${this.store.name}: ${message}.`, { ...contextFor(this.store.name), code: "INTERNAL" });
+  }
+}
+
+export interface BulkWriteFailure {
+  index: number;
+  code: number | undefined;
+  message: string;
+  keyValue?: Record<string, unknown>;
+}
+
+/** The per-operation errors of a bulk write that partly failed, or null when the whole call failed. */
+function bulkFailures(error: unknown): BulkWriteFailure[] | null {
+  const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
+  if (error === null || typeof error !== "object" || writeErrors === undefined) return null;
+  const list = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+  return list.map((entry: { index: number; code?: number; errmsg?: string; err?: { keyValue?: Record<string, unknown> }; keyValue?: Record<string, unknown> }) => ({
+    index: entry.index,
+    code: entry.code,
+    message: entry.errmsg ?? "write failed",
+    keyValue: entry.keyValue ?? entry.err?.keyValue,
+  }));
+}
+
+/** Removes `_id` so stored documents come back in their public shape. */
+export function strip<T>(document: Document): T {
+  const { _id: _ignored, ...rest } = document as Document;
+  return rest as T;
+}
+
+/** `$or` that matches records strictly after `values` in the sort over `fields`. */
+function keysetAfter(fields: string[], values: SortValue[], direction: "asc" | "desc"): Document {
+  const comparison = direction === "asc" ? "$gt" : "$lt";
+  const branches = fields.map((field, index) => {
+    const branch: Document = {};
+    for (let previous = 0; previous < index; previous++) branch[fields[previous] as string] = values[previous];
+    branch[field] = { [comparison]: values[index] };
+    return branch;
+  });
+  return { $or: branches };
+}
+
+function readField(record: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((value, segment) => (value !== null && typeof value === "object" ? (value as Record<string, unknown>)[segment] : undefined), record);
+}
+
+function sortValue(value: unknown): SortValue {
+  return typeof value === "number" || typeof value === "string" ? value : String(value ?? "");
+}

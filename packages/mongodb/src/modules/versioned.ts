@@ -1,0 +1,94 @@
+// Read, change and write back one record with optimistic concurrency: the
+// write is a replaceOne on { _id, tenantId, version }, so it matches only if no
+// other writer got there first.
+import { deepEqual, isBridgeError } from "@bridge/core";
+import type { TenantCollection } from "../collection.js";
+import { assertVersion, compact, newStoredFields, notFound, versionConflict, type ModuleContext } from "./shared.js";
+
+interface VersionedRecord {
+  id: string;
+  version: number;
+  updatedAt: string;
+}
+
+/** Attempts of a write without expectedVersion before it reports the conflict. */
+const MAX_ATTEMPTS = 5;
+
+export interface MutateOptions {
+  /** Fail with VersionConflictError unless the stored version equals this. */
+  expectedVersion?: number;
+  /** Parts of the record's `_id` when it is not keyed by its id alone. Default [id]. */
+  keyParts?: string[];
+}
+
+/** Lock name of one record, for `store.exclusive`. */
+export function recordLock<T extends { id: string }>(collection: TenantCollection<T>, ...keyParts: string[]): string {
+  return `${collection.name}/${collection.key(...keyParts)}`;
+}
+
+/**
+ * Applies `change` to the stored record and writes the result as the next
+ * version. `change` returns the new record, or the current one to write
+ * nothing. Without `expectedVersion`, a write that loses a race re-reads the
+ * record and tries again, up to 5 times. Returns the record as stored and
+ * whether it changed.
+ */
+export async function mutateRecord<T extends VersionedRecord>(
+  { store, now }: ModuleContext,
+  collection: TenantCollection<T>,
+  id: string,
+  change: (current: T) => T | Promise<T>,
+  options: MutateOptions = {},
+): Promise<{ record: T; previous: T; changed: boolean }> {
+  const keyParts = options.keyParts ?? [id];
+  return store.exclusive(recordLock(collection, ...keyParts), async () => {
+    for (let attempt = 1; ; attempt++) {
+      const current = await collection.findOne({ _id: collection.key(...keyParts) });
+      if (!current) throw notFound(store, collection.kind, id);
+      assertVersion(store, collection.kind, id, options.expectedVersion, current.version);
+
+      const proposed = await change(current);
+      if (proposed === current || deepEqual(proposed, current)) return { record: current, previous: current, changed: false };
+
+      const next = { ...proposed, version: current.version + 1, updatedAt: now().toISOString() };
+      if (await collection.replaceOne({ _id: collection.key(...keyParts), version: current.version }, next, keyParts)) {
+        return { record: next, previous: current, changed: true };
+      }
+      if (options.expectedVersion !== undefined || attempt >= MAX_ATTEMPTS) {
+        throw versionConflict(store, collection.kind, id, options.expectedVersion ?? current.version, null);
+      }
+    }
+  });
+}
+
+/**
+ * Creates the record `id` with `fields`, or replaces the fields of the stored
+ * one as a new version (kept as is when nothing changed). Fields absent from
+ * `fields` are dropped, so the stored record always equals the last input.
+ */
+export async function upsertRecord<T extends VersionedRecord & { tenantId: string; createdAt: string }>(
+  context: ModuleContext,
+  collection: TenantCollection<T>,
+  id: string,
+  fields: Omit<T, "id" | "tenantId" | "version" | "createdAt" | "updatedAt">,
+): Promise<T> {
+  const { store, now } = context;
+  return store.exclusive(`${recordLock(collection, id)}#upsert`, async () => {
+    for (let attempt = 1; ; attempt++) {
+      const current = await collection.findById(id);
+      if (!current) {
+        try {
+          return await collection.insert(compact({ ...newStoredFields(id, collection.tenantId, now()), ...fields }) as unknown as T);
+        } catch (error) {
+          // Another writer created the same id first: update it instead.
+          if (isBridgeError(error, "DUPLICATE_KEY") && attempt < MAX_ATTEMPTS && (await collection.findById(id))) continue;
+          throw error;
+        }
+      }
+      const { record } = await mutateRecord(context, collection, id, (stored) =>
+        compact({ id: stored.id, tenantId: stored.tenantId, version: stored.version, createdAt: stored.createdAt, updatedAt: stored.updatedAt, ...fields }) as unknown as T,
+      );
+      return record;
+    }
+  });
+}
