@@ -93,6 +93,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
     return job;
   }
 
+  // NOTE: replayFromOffset and persistent are recorded only: QueueRole has no replay-from-offset call, and no case restarts the broker.
   describeConformance({ role: "queue", provider: options.provider, capabilities: declared }, () => {
     afterEach(async () => {
       for (const running of tracker.drain()) {

@@ -77,7 +77,7 @@ export function runDataSuite(options: DataSuiteOptions): void {
 
   const context: DataCaseContext = { start, inventoryConcurrency: options.inventoryConcurrency ?? 200 };
 
-  // DataRole has no capabilities field to compare, so the declaration is only recorded.
+  // NOTE: DataRole has no capabilities field to compare, so the data declaration is recorded but never checked.
   describeConformance({ role: "data", provider: options.provider, capabilities: { ...options.capabilities, modules: [...modules] } }, () => {
     afterEach(async () => {
       for (const instance of tracker.drain()) await instance.cleanup?.();
