@@ -79,6 +79,56 @@ describe("catalog import of a real slice", () => {
     ]);
   });
 
+  it("reports rows the datastore rejects", async () => {
+    const base = ctx.products[0] as Record<string, unknown>;
+    const records = [
+      { ...base, image: "https://cdn.example.com/7000001_sb.jpg" },
+      { ...base, image: "https://cdn.example.com/7000002_sb.jpg", name: "x".repeat(600) },
+      { ...base, image: "relative/7000003_sb.jpg" },
+      { ...base, image: "https://cdn.example.com/7000001_sb.jpg" },
+      { ...base, image: "https://cdn.example.com/7000004_sb.jpg", price: null },
+    ];
+
+    const report = await runWithTenant("rejections-check", () =>
+      ctx.service.importCatalog({ records: { products: records, categories: [], stores: [] } }),
+    );
+
+    expect(report.products.imported).toBe(1);
+    expect(report.products.rejected.map((rejection) => [rejection.index, rejection.reason])).toEqual([
+      [1, "datastore-rejected"],
+      [2, "datastore-rejected"],
+      [3, "duplicate-sku"],
+      [4, "missing-price"],
+    ]);
+    expect(report.products.rejected[0]?.message).toContain("7000002");
+    const inDefaultTenant = await call<{ total: number }>("GET", "/api/products/search?q=xxxx");
+    expect(inDefaultTenant.body.total).toBe(0);
+  });
+
+  it("imports the same slice again without duplicates", async () => {
+    // A tenant of its own, so the second import does not touch the index the other tests search.
+    // TODO: also check price and distance filters after the second import; the embedded search
+    // (Orama 3.1.11) drops number and geo index entries when many existing ids are indexed again.
+    const slice = { products: ctx.products.slice(0, 20), stores: [] };
+    const search = () => ctx.service.app.inject({ method: "GET", url: "/api/products/search", headers: { "x-tenant-id": "reimport-check" } });
+
+    const first = await runWithTenant("reimport-check", () => ctx.service.importCatalog({ records: slice }));
+    const second = await runWithTenant("reimport-check", () => ctx.service.importCatalog({ records: slice }));
+
+    expect(second.products.imported).toBe(first.products.imported);
+    expect(await runWithTenant("reimport-check", () => ctx.service.bridge.data.datastore.products.count())).toBe(first.products.imported);
+    expect((await search()).json().total).toBe(first.products.imported);
+  });
+
+  it("reports ready after the import", async () => {
+    const ready = await call<{ ready: boolean; catalog: { state: string } }>("GET", "/readyz");
+    const live = await call<{ status: string }>("GET", "/healthz");
+
+    expect(ready.status).toBe(200);
+    expect(ready.body.catalog.state).toBe("ready");
+    expect(live.status).toBe(200);
+  });
+
   it("leaves no dead letters", async () => {
     for (const task of Object.values(IMPORT_TASKS)) {
       expect(await ctx.service.bridge.queue.listDeadLetters(task)).toEqual([]);

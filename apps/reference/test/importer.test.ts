@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CategoryIndex, mapCategories } from "../src/catalog/categories.js";
 import { dollarsToMinor, mapProducts, skuFromImageUrl } from "../src/catalog/products.js";
@@ -249,6 +252,24 @@ describe("stockForSku", () => {
 
   it("returns nothing without warehouses", () => {
     expect(stockForSku("4984700", [])).toEqual([]);
+  });
+});
+
+describe("readRecords", () => {
+  it("rejects a file that is not JSON", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "reference-source-"));
+    await writeFile(join(dir, "broken.json"), '[{"name": "cut off"');
+
+    await expect(readRecords(join(dir, "broken.json"))).rejects.toThrow(/broken\.json is not valid JSON/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("rejects a file without a top-level array", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "reference-source-"));
+    await writeFile(join(dir, "object.json"), '{"products": []}');
+
+    await expect(readRecords(join(dir, "object.json"))).rejects.toThrow(/must contain a JSON array of records, got object/);
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
