@@ -107,7 +107,7 @@ describe("catalog import of a real slice", () => {
 
   it("imports the same slice again without duplicates", async () => {
     // A tenant of its own, so the second import does not touch the index the other tests search.
-    // TODO: also check price and distance filters after the second import; the embedded search
+    // TODO: also check price and distance filters after the second import. The embedded search
     // (Orama 3.1.11) drops number and geo index entries when many existing ids are indexed again.
     const slice = { products: ctx.products.slice(0, 20), stores: [] };
     const search = () => ctx.service.app.inject({ method: "GET", url: "/api/products/search", headers: { "x-tenant-id": "reimport-check" } });
