@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_TENANT, readOutbox, runWithTenant, type Engagement } from "@bridge/core";
+import { DEFAULT_TENANT, isBridgeError, readOutbox, runWithTenant, type Engagement } from "@bridge/core";
 import type { LightMyRequestResponse } from "fastify";
 import { CONTRACT_CUSTOMER_ID, IMPORT_TASKS, VOLUME_BREAK } from "./catalog/jobs.js";
 import { CONFIRMATION_TASK } from "./orders/confirmation.js";
@@ -192,7 +192,11 @@ async function waitFor(condition: () => Promise<boolean>, what: string): Promise
 runDemo().then(
   () => process.exit(0),
   (error: unknown) => {
-    const message = error instanceof DemoFailure ? `check failed: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    let message: string;
+    if (error instanceof DemoFailure) message = `check failed: ${error.message}`;
+    else if (isBridgeError(error)) message = `${error.code}: ${error.message}`;
+    else if (error instanceof Error) message = error.stack ?? error.message;
+    else message = String(error);
     process.stderr.write(`DEMO_FAILED ${message}\n`);
     process.exit(1);
   },
