@@ -555,6 +555,31 @@ describe("memory search: geo", () => {
     expect(result.hits[0]?.document.name).toBe("Marriott City Center");
   });
 
+  it("re-indexing keeps geo and range hits", async () => {
+    // Enough points for Orama's geo and number trees to split; replacing
+    // documents one by one once lost entries of other documents.
+    const search = createMemorySearch();
+    await search.ensureIndex({ name: "grid", fields: { location: "geo_point", n: "number" } });
+    const documents = Array.from({ length: 1500 }, (_, n) => ({
+      id: `p${n}`,
+      n,
+      location: { lat: 30 + (n % 50) * 0.3, lon: -120 + Math.floor(n / 50) * 1.0 },
+    }));
+    await search.bulkIndex("grid", documents);
+    const near = { index: "grid", geo: { field: "location", center: { lat: 37.5, lon: -105 }, radiusKm: 150 }, pageSize: 100 } as const;
+    const range = { index: "grid", filters: [{ field: "n", gte: 100, lte: 199 }], pageSize: 100 };
+    const nearBefore = (await search.search(near)).total;
+    expect(nearBefore).toBeGreaterThan(10);
+
+    await search.bulkIndex("grid", documents);
+    await search.delete("grid", "p150");
+    await search.index("grid", documents[150]!);
+
+    expect((await search.search(near)).total).toBe(nearBefore);
+    expect((await search.search(range)).total).toBe(100);
+    expect(await search.count("grid")).toBe(1500);
+  });
+
   it("distance sort descending", async () => {
     const search = await storeSearch();
     const result = await search.search({ index: "stores", sort: [{ distanceFrom: MINNEAPOLIS, field: "location", order: "desc" }], pageSize: 1 });

@@ -1,7 +1,7 @@
 // Embedded search role on Orama: one in-memory Orama database per tenant and
 // index. Orama matches terms (BM25, typo tolerance), filters and geo areas;
 // this file combines the terms, sorts, pages, counts facets and highlights.
-import { count as oramaCount, create, insert, remove, search as oramaSearch, type AnyOrama } from "@orama/orama";
+import { count as oramaCount, create, insert, search as oramaSearch, type AnyOrama } from "@orama/orama";
 import { booleanPointInPolygon } from "@turf/boolean-point-in-polygon";
 import { BridgeError, InvalidFilterError, NotFoundError, ValidationError } from "../errors.js";
 import type { GeoPoint } from "../roles/data/inventory.js";
@@ -69,6 +69,13 @@ interface IndexState {
   db: AnyOrama;
   /** Documents as indexed, returned in hits. */
   documents: Map<string, SearchDocument>;
+  /**
+   * Set when a document was replaced or deleted. Orama 3.1 loses other
+   * documents' geo and number index entries on remove (a radius search over
+   * 10 re-indexed stores found 6), so replacements only mark the index and
+   * the next read rebuilds the Orama database from `documents`.
+   */
+  stale: boolean;
 }
 
 type SortValue = string | number | boolean | null;
@@ -165,8 +172,8 @@ export function createMemorySearch(options: MemorySearchOptions = {}): SearchRol
       }
 
       const schema = buildSchema(definition);
-      const db = create({ schema: schema.oramaSchema as never, components: { tokenizer } });
-      indexes.set(definition.name, { schema, key, db, documents: new Map() });
+      const db = createDatabase(schema);
+      indexes.set(definition.name, { schema, key, db, documents: new Map(), stale: false });
     },
 
     async dropIndex(index) {
@@ -212,8 +219,8 @@ export function createMemorySearch(options: MemorySearchOptions = {}): SearchRol
     async delete(index, id) {
       const state = requireIndex(index);
       if (!state.documents.has(id)) return false;
-      remove(state.db, id);
       state.documents.delete(id);
+      state.stale = true;
       return true;
     },
 
@@ -315,20 +322,36 @@ function putDocument(state: IndexState, document: SearchDocument): string | unde
     return `document "${document.id}" cannot be stored: ${(error as Error).message}. Use plain JSON values`;
   }
 
-  const previous = state.documents.get(document.id);
-  if (previous !== undefined) remove(state.db, document.id);
-  try {
-    insert(state.db, converted.document as never);
-  } catch (error) {
-    // Puts the previous version back so that the index and the stored documents agree.
-    if (previous !== undefined) {
-      const restored = toOramaDocument(state.schema, previous);
-      if (restored.ok) insert(state.db, restored.document as never);
+  if (state.documents.has(document.id) || state.stale) {
+    // The rebuild on the next read inserts this version.
+    state.stale = true;
+  } else {
+    try {
+      insert(state.db, converted.document as never);
+    } catch (error) {
+      return `document "${document.id}" was rejected by the index: ${(error as Error).message}`;
     }
-    return `document "${document.id}" was rejected by the index: ${(error as Error).message}`;
   }
   state.documents.set(document.id, stored);
   return undefined;
+}
+
+function createDatabase(schema: IndexSchema): AnyOrama {
+  return create({ schema: schema.oramaSchema as never, components: { tokenizer } });
+}
+
+/** The Orama database of `state`, rebuilt from the stored documents when a replace or delete made it stale. */
+function freshDatabase(state: IndexState): AnyOrama {
+  if (!state.stale) return state.db;
+  const db = createDatabase(state.schema);
+  for (const document of state.documents.values()) {
+    const converted = toOramaDocument(state.schema, document);
+    // Stored documents passed the same conversion when they were indexed.
+    if (converted.ok) insert(db, converted.document as never);
+  }
+  state.db = db;
+  state.stale = false;
+  return db;
 }
 
 /**
@@ -344,16 +367,17 @@ async function matchDocuments(
   boost: Record<string, number>,
   where: Record<string, unknown> | undefined,
 ): Promise<Map<string, number>> {
-  const limit = oramaCount(state.db);
+  const db = freshDatabase(state);
+  const limit = oramaCount(db);
   if (terms === null) {
-    const result = await oramaSearch(state.db, { ...(where ? { where } : {}), limit } as never);
+    const result = await oramaSearch(db, { ...(where ? { where } : {}), limit } as never);
     return new Map(result.hits.map((hit) => [hit.id, 0]));
   }
 
   let scores: Map<string, number> | undefined;
   for (const term of terms) {
     // NOTE: with a tolerance above 0, Orama also matches every word that starts with the term ("sams" matches "samsung"); OpenSearch does not.
-    const result = await oramaSearch(state.db, {
+    const result = await oramaSearch(db, {
       term: term.term,
       properties,
       exact: term.tolerance === 0 && !term.prefix,
