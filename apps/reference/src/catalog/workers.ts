@@ -27,9 +27,6 @@ import { slugify } from "./slug.js";
  * Defines the import workers on the bridge. Every handler is safe to run
  * again on a retried job: upserts by key, absolute stock levels and search
  * documents keyed by id.
- * NOTE: the embedded search (Orama 3.1.11) drops number and geo index entries
- * when many existing ids are indexed again, so a second import in one process
- * can lose hits of price and distance filters.
  */
 export function defineCatalogWorkers(bridge: Bridge): Worker[] {
   const log = bridge.logs.child({ source: "catalog-import" });
