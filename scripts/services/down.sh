@@ -6,17 +6,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 mapfile -t services < <(resolve_services "$@")
-for name in "${services[@]}"; do
-  service_down "$name"
-done
-
 leftover=()
 for name in "${services[@]}"; do
-  if running_pid "$name" >/dev/null; then
-    leftover+=("$name")
-  fi
+  service_down "$name" || leftover+=("$name")
 done
 if [ "${#leftover[@]}" -gt 0 ]; then
-  die "still running after stop: ${leftover[*]}"
+  die "processes still running after stop: ${leftover[*]}; see the messages above"
 fi
 log "down: ${services[*]}"

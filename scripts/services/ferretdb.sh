@@ -21,7 +21,7 @@ ferretdb_install() {
     return 0
   fi
   command -v go >/dev/null || die "go not found; FerretDB is built from source with Go"
-  log "ferretdb: building $FERRETDB_VERSION with go build (takes 1-2 minutes)"
+  log "ferretdb: building $FERRETDB_VERSION with go build (about 3 minutes with empty Go caches)"
   local module_dir source="$FERRETDB_DIR/src"
   module_dir="$(GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" \
     | node -e 'let s="";process.stdin.on("data",(d)=>{s+=d}).on("end",()=>{const m=JSON.parse(s);if(m.Error){console.error(m.Error);process.exit(1)}console.log(m.Dir)})')" \

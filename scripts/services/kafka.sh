@@ -22,7 +22,7 @@ kafka_install() {
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
   if [ ! -f "$KAFKA_DIR/lib/kafka_2.13-$KAFKA_VERSION.jar" ]; then
     log "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION with Maven"
-    rm -rf "$KAFKA_DIR/lib"
+    rm -rf "${KAFKA_DIR:?}/lib"
     kafka_write_pom
     maven_copy_dependencies "$KAFKA_DIR"
   fi

@@ -1,14 +1,15 @@
 # Shared helpers for the local server scripts. Source this file; do not run it.
 #
 # Each server has a file NAME.sh beside this one that defines NAME_install,
-# NAME_start, NAME_stop, NAME_probe and NAME_version, plus NAME_PORT.
+# NAME_start, NAME_stop, NAME_probe_kind (the probe.mjs protocol) and
+# NAME_version, plus NAME_PORT and optionally NAME_extra_logs.
 # Everything a server downloads, builds or writes (data, logs, pid files)
 # lives under BRIDGE_SERVICES_HOME, outside the repository.
 
 SERVICES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BRIDGE_SERVICES_HOME="${BRIDGE_SERVICES_HOME:-$HOME/.cache/bridge-services}"
 ALL_SERVICES=(rabbitmq kafka opensearch ferretdb redis)
-# Seconds that wait_until_ready gives a server to answer its probe.
+# Seconds that wait_until_ready gives a server to respond to its probe.
 START_TIMEOUT="${BRIDGE_SERVICES_START_TIMEOUT:-120}"
 
 mkdir -p "$BRIDGE_SERVICES_HOME/run" "$BRIDGE_SERVICES_HOME/logs"
@@ -71,11 +72,15 @@ start_daemon() {
   local log
   log="$(log_file "$name")"
   printf '\n===== %s starting: %s\n' "$(date -Is)" "$*" >>"$log"
-  setsid "$@" </dev/null >>"$log" 2>&1 &
+  # The server runs in the cache folder, so crash dumps (erl_crash.dump,
+  # hs_err_pid*.log) never land in the caller's folder. 9>&- closes the
+  # service lock descriptor, which the server must not inherit.
+  (cd "$BRIDGE_SERVICES_HOME/run" && exec setsid "$@") </dev/null >>"$log" 2>&1 9>&- &
   printf '%s\n' "$!" >"$(pid_file "$name")"
 }
 
-# Send TERM to the process group of NAME, wait up to TIMEOUT seconds, then KILL.
+# Send TERM to the process group of NAME, wait up to TIMEOUT seconds, then
+# KILL. Returns 1 if a process of the group is still alive after that.
 stop_process_group() {
   local name="$1" timeout="${2:-30}" pid waited=0
   if ! pid="$(running_pid "$name")"; then
@@ -84,14 +89,18 @@ stop_process_group() {
   fi
   log "$name: stopping process group $pid"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  while pgrep -g "$pid" >/dev/null 2>&1 && [ "$waited" -lt "$timeout" ]; do
-    sleep 1
+  while pgrep -g "$pid" >/dev/null 2>&1 && [ "$waited" -lt $((timeout * 5)) ]; do
+    sleep 0.2
     waited=$((waited + 1))
   done
   if pgrep -g "$pid" >/dev/null 2>&1; then
     log "$name: still running after ${timeout}s, sending KILL to process group $pid"
     kill -KILL -- "-$pid" 2>/dev/null || true
     sleep 1
+  fi
+  if pgrep -g "$pid" >/dev/null 2>&1; then
+    log "$name: processes of group $pid survived KILL: $(pgrep -g "$pid" | tr '\n' ' ')"
+    return 1
   fi
   rm -f "$(pid_file "$name")"
 }
@@ -107,7 +116,7 @@ is_ready() {
   probe "$1" | grep -q '"ok":true'
 }
 
-# Poll NAME's probe until it answers or START_TIMEOUT passes. On failure print
+# Poll NAME's probe until it responds or START_TIMEOUT passes. On failure print
 # the log tail and return 1. Also fails early if the server process exited.
 wait_until_ready() {
   local name="$1" started=$SECONDS last=""
@@ -140,44 +149,64 @@ print_log_tail() {
 # Fail if something else already listens on PORT, so a foreign server is never
 # mistaken for ours.
 require_free_port() {
-  local name="$1" port="$2"
+  local name="$1" port="$2" holder=""
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    die "$name: port $port on 127.0.0.1 is taken by a process that these scripts did not start; stop it first"
+    command -v ss >/dev/null && holder="$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:((\(.*\)))/\1/p' | head -n 1)"
+    die "$name: port $port on 127.0.0.1 is in use by another process (${holder:-unknown}), maybe started with another BRIDGE_SERVICES_HOME; stop it first"
   fi
 }
 
 # Install Debian packages that are missing. Stops maintainer scripts from
 # starting the services (there is no init system) with a temporary policy-rc.d.
-APT_UPDATED=no
+# A machine-wide flock serializes concurrent runs, so one run never removes the
+# policy-rc.d while another is still installing.
+APT_LOCK=/var/lock/bridge-services-apt.lock
 apt_install() {
   local missing=() package
   for package in "$@"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+    dpkg_installed "$package" || missing+=("$package")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "installing ${missing[*]} needs root (apt-get)"
+  (
+    flock -w 900 9 || die "timed out after 900s waiting for $APT_LOCK"
+    apt_install_locked "$@"
+  ) 9>"$APT_LOCK"
+}
 
-  local policy=/usr/sbin/policy-rc.d created_policy=no
+dpkg_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+apt_install_locked() {
+  local missing=() package
+  for package in "$@"; do
+    dpkg_installed "$package" || missing+=("$package")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+
+  local policy=/usr/sbin/policy-rc.d created_policy=no apt_log="$BRIDGE_SERVICES_HOME/logs/apt.log"
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\n# Written by scripts/services: keep apt from starting services.\nexit 101\n' >"$policy"
     chmod 755 "$policy"
     created_policy=yes
   fi
   log "apt-get install ${missing[*]}"
-  if [ "$APT_UPDATED" = no ]; then
-    apt-get update -q >"$BRIDGE_SERVICES_HOME/logs/apt.log" 2>&1 || { tail -n 20 "$BRIDGE_SERVICES_HOME/logs/apt.log" >&2; die "apt-get update failed"; }
-    APT_UPDATED=yes
-  fi
   local status=0
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$BRIDGE_SERVICES_HOME/logs/apt.log" 2>&1 || status=$?
+  apt-get -o DPkg::Lock::Timeout=600 update -q >>"$apt_log" 2>&1 || status=$?
+  if [ "$status" -eq 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends \
+      "${missing[@]}" >>"$apt_log" 2>&1 || status=$?
+  fi
   [ "$created_policy" = yes ] && rm -f "$policy"
   if [ "$status" -ne 0 ]; then
-    tail -n 20 "$BRIDGE_SERVICES_HOME/logs/apt.log" >&2
-    die "apt-get install ${missing[*]} failed (exit $status)"
+    tail -n 20 "$apt_log" >&2
+    die "apt-get failed (exit $status) while installing ${missing[*]}; full output in $apt_log"
   fi
 }
 
-# Resolve a Maven project's runtime dependencies into DIR/lib. POM_FILE must exist.
+# Resolve the runtime dependencies of the Maven project DIR/pom.xml into DIR/lib
+# (for an aggregator POM, into each module's lib folder).
 maven_copy_dependencies() {
   local dir="$1"
   command -v mvn >/dev/null || die "mvn not found; install Maven 3.8 or newer"
@@ -186,8 +215,32 @@ maven_copy_dependencies() {
     || { tail -n 30 "$BRIDGE_SERVICES_HOME/logs/maven.log" >&2; die "Maven failed to resolve the dependencies in $dir/pom.xml"; }
 }
 
-# Start NAME unless it already answers. Installs first if needed.
+# Run a service step under a per-service lock in BRIDGE_SERVICES_HOME, so that
+# concurrent up, down and restart runs for one server take turns.
+with_service_lock() {
+  local name="$1"
+  shift
+  (
+    flock -w 600 9 || die "$name: timed out after 600s waiting for $(lock_file "$name")"
+    "$@"
+  ) 9>"$(lock_file "$name")"
+}
+
+lock_file() {
+  printf '%s/run/%s.lock' "$BRIDGE_SERVICES_HOME" "$1"
+}
+
+# Install NAME if needed, without starting it.
+service_install() {
+  with_service_lock "$1" "${1}_install"
+}
+
+# Start NAME unless it already responds. Installs first if needed.
 service_up() {
+  with_service_lock "$1" service_up_locked "$1"
+}
+
+service_up_locked() {
   local name="$1" port_var
   port_var="${name^^}_PORT"
   if running_pid "$name" >/dev/null && is_ready "$name"; then
@@ -195,7 +248,7 @@ service_up() {
     return 0
   fi
   if running_pid "$name" >/dev/null; then
-    log "$name: process is running but does not answer yet; waiting"
+    log "$name: process is running but does not respond yet; waiting"
     wait_until_ready "$name" && return 0
     log "$name: restarting it"
     "${name}_stop"
@@ -208,5 +261,15 @@ service_up() {
 }
 
 service_down() {
+  with_service_lock "$1" "${1}_stop"
+}
+
+# Stop and start NAME under one lock, so no other run starts it in between.
+service_restart() {
+  with_service_lock "$1" service_restart_locked "$1"
+}
+
+service_restart_locked() {
   "${1}_stop"
+  service_up_locked "$1"
 }

@@ -59,21 +59,33 @@ opensearch_build_home() {
   rm -rf "$OPENSEARCH_HOME" "$build"
   mkdir -p "$OPENSEARCH_HOME/lib" "$OPENSEARCH_HOME/modules" "$build/server"
 
-  opensearch_write_pom "$build/server/pom.xml" \
+  # One Maven reactor: the server and each module are separate projects, so
+  # each gets its own dependency tree in <project>/lib, in one Maven run.
+  local entry name artifact classname extends jar module_names=()
+  opensearch_write_pom "$build/server/pom.xml" server \
     "org.opensearch opensearch $OPENSEARCH_VERSION" \
     "org.opensearch opensearch-plugin-classloader $OPENSEARCH_VERSION" \
     "org.apache.logging.log4j log4j-core 2.25.4" \
     "org.locationtech.spatial4j spatial4j 0.7" \
     "org.locationtech.jts jts-core 1.15.0"
-  maven_copy_dependencies "$build/server"
-  cp "$build/server/lib/"*.jar "$OPENSEARCH_HOME/lib/"
-
-  local entry name artifact classname extends jar
   for entry in "${OPENSEARCH_MODULES[@]}"; do
     read -r name artifact classname extends <<<"$entry"
-    mkdir -p "$build/$name" "$OPENSEARCH_HOME/modules/$name"
-    opensearch_write_pom "$build/$name/pom.xml" "org.opensearch.plugin $artifact $OPENSEARCH_VERSION"
-    maven_copy_dependencies "$build/$name"
+    mkdir -p "$build/$name"
+    opensearch_write_pom "$build/$name/pom.xml" "$name" "org.opensearch.plugin $artifact $OPENSEARCH_VERSION"
+    module_names+=("$name")
+  done
+  {
+    printf '<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <modelVersion>4.0.0</modelVersion>\n'
+    printf '  <groupId>local.bridge</groupId><artifactId>opensearch-home</artifactId><version>1</version><packaging>pom</packaging>\n  <modules>\n'
+    printf '    <module>%s</module>\n' server "${module_names[@]}"
+    printf '  </modules>\n</project>\n'
+  } >"$build/pom.xml"
+  maven_copy_dependencies "$build"
+
+  cp "$build/server/lib/"*.jar "$OPENSEARCH_HOME/lib/"
+  for entry in "${OPENSEARCH_MODULES[@]}"; do
+    read -r name artifact classname extends <<<"$entry"
+    mkdir -p "$OPENSEARCH_HOME/modules/$name"
     for jar in "$build/$name/lib/"*.jar; do
       [ -e "$OPENSEARCH_HOME/lib/$(basename "$jar")" ] || cp "$jar" "$OPENSEARCH_HOME/modules/$name/"
     done
@@ -101,13 +113,14 @@ DESCRIPTOR
   rm -rf "$build"
 }
 
-# Write a POM whose dependencies are the given "group artifact version" triples.
+# Write FILE, the POM of project opensearch-PROJECT, whose dependencies are
+# the given "group artifact version" triples.
 opensearch_write_pom() {
-  local file="$1" triple group artifact version
-  shift
+  local file="$1" project="$2" triple group artifact version
+  shift 2
   {
     printf '<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <modelVersion>4.0.0</modelVersion>\n'
-    printf '  <groupId>local.bridge</groupId><artifactId>opensearch-runtime</artifactId><version>1</version><packaging>pom</packaging>\n  <dependencies>\n'
+    printf '  <groupId>local.bridge</groupId><artifactId>opensearch-%s</artifactId><version>1</version><packaging>pom</packaging>\n  <dependencies>\n' "$project"
     for triple in "$@"; do
       read -r group artifact version <<<"$triple"
       printf '    <dependency><groupId>%s</groupId><artifactId>%s</artifactId><version>%s</version></dependency>\n' "$group" "$artifact" "$version"

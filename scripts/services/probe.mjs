@@ -1,7 +1,7 @@
 // Sends one real protocol request to a local server and prints its version.
 //
 // Usage: node probe.mjs <amqp|kafka|http|mongo|redis> <port> [host]
-// Prints {"ok":true,"version":"..."} and exits 0 when the server answered
+// Prints {"ok":true,"version":"..."} and exits 0 when the server responded
 // correctly, or {"ok":false,"error":"..."} and exits 1. Uses only Node's
 // built-in modules, so it runs before any npm install. Every request times
 // out after PROBE_TIMEOUT_MS (default 3000) milliseconds.

@@ -29,6 +29,7 @@ rabbitmq_env() {
   export RABBITMQ_MNESIA_BASE="$RABBITMQ_DIR/mnesia"
   export RABBITMQ_LOG_BASE="$RABBITMQ_DIR/log"
   export RABBITMQ_PID_FILE="$RABBITMQ_DIR/rabbit.pid"
+  export ERL_CRASH_DUMP="$RABBITMQ_DIR/log/erl_crash.dump"
   # The Erlang distribution port listens on loopback only.
   export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
@@ -59,15 +60,17 @@ rabbitmq_start() {
 }
 
 rabbitmq_stop() {
-  stop_process_group rabbitmq 60
-  stop_process_group rabbitmq-epmd 10
+  local status=0
+  stop_process_group rabbitmq 60 || status=1
+  stop_process_group rabbitmq-epmd 10 || status=1
+  return "$status"
 }
 
 rabbitmq_extra_logs() {
   ls "$RABBITMQ_DIR"/log/*.log 2>/dev/null
 }
 
-# Print the version from rabbitmqctl, which asks the running node. The status
+# Print the version from rabbitmqctl, which queries the running node. The status
 # script reads the version from the AMQP handshake instead, which is faster.
 rabbitmq_version() {
   rabbitmq_env

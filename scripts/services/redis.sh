@@ -26,7 +26,8 @@ CONF
 redis_start() {
   # redis-server forks, writes the pid file and calls setsid, so its pid is
   # also its process group id, as stop_process_group expects.
-  redis-server "$REDIS_DIR/redis.conf" >>"$(log_file redis)" 2>&1
+  # 9>&- closes the service lock descriptor, which the server must not inherit.
+  (cd "$REDIS_DIR" && redis-server "$REDIS_DIR/redis.conf") </dev/null >>"$(log_file redis)" 2>&1 9>&-
   local waited=0
   while ! running_pid redis >/dev/null && [ "$waited" -lt 20 ]; do
     sleep 0.25

@@ -8,6 +8,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ "$#" -eq 1 ] || die "usage: restart.sh NAME (one of: ${ALL_SERVICES[*]})"
 name="$(resolve_services "$1")"
 started=$SECONDS
-service_down "$name"
-service_up "$name"
+service_restart "$name"
 log "$name: restarted in $((SECONDS - started))s"

@@ -117,7 +117,8 @@ async function main() {
 
   await feature('findOneAndUpdate with condition, returnDocument after', async () => {
     const result = await items.findOneAndUpdate({ sku: 'c', qty: { $gt: 10 } }, { $inc: { qty: -2 }, $set: { touched: true } }, { returnDocument: 'after' });
-    expect(result?.qty === 10 && result.touched === true, `unexpected result ${JSON.stringify(result)}`);
+    expect(result?.qty === 10, `qty is ${result?.qty}, expected 10`);
+    expect(result.touched === true, `touched is ${result.touched}, expected true`);
   });
 
   await feature('findOneAndUpdate with upsert', async () => {
@@ -141,7 +142,8 @@ async function main() {
       { updateOne: { filter: { _id: 40 }, update: { $set: { qty: 1 } } } },
       { deleteOne: { filter: { _id: 40 } } },
     ]);
-    expect(result.insertedCount === 1 && result.deletedCount === 1, JSON.stringify(result));
+    expect(result.insertedCount === 1, `insertedCount is ${result.insertedCount}, expected 1`);
+    expect(result.deletedCount === 1, `deletedCount is ${result.deletedCount}, expected 1`);
   });
 
   await feature('aggregate $match/$group/$sort', async () => {

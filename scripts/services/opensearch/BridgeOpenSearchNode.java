@@ -13,10 +13,11 @@ import org.opensearch.node.Node;
  * Starts one OpenSearch node in this JVM, in the foreground, until SIGTERM.
  *
  * <p>OpenSearch's own entry point (org.opensearch.bootstrap.OpenSearch) rejects root, and CI runs
- * as root. This launcher skips the bootstrap layer (root check, security manager, native memory
- * locking, bootstrap checks) and builds the node the way the bootstrap does: it reads
- * opensearch.yml from -Dopensearch.path.conf, configures log4j from the same folder and loads
- * the modules under -Dopensearch.path.home/modules. Use it only for a local node on loopback.
+ * as root. This launcher skips the bootstrap layer: the root check, the security manager, native
+ * memory locking and the bootstrap checks. It builds the node the way the bootstrap does. It
+ * reads opensearch.yml from -Dopensearch.path.conf, configures log4j from the same folder and
+ * loads the modules under -Dopensearch.path.home/modules. Use it only for a local node on
+ * loopback.
  */
 public final class BridgeOpenSearchNode {
     private BridgeOpenSearchNode() {}
