@@ -88,7 +88,7 @@ export class TenantCollection<T extends { id: string }> {
     return document ? strip<T>(document) : null;
   }
 
-  /** The record whose `_id` is `key(id)`. */
+  /** Finds the record whose `_id` is `key(id)`. */
   findById(id: string): Promise<T | null> {
     return this.findOne({ _id: this.key(id) });
   }
@@ -121,7 +121,7 @@ export class TenantCollection<T extends { id: string }> {
     return strip<T>(document);
   }
 
-  /** The stored form of `record`: `_id` and `tenantId` of the current tenant added. */
+  /** Returns the stored form of `record`, with `_id` and `tenantId` of the current tenant added. */
   stamp(record: T, keyParts: string[] = [record.id]): StoredDocument<T> {
     return { ...record, _id: this.key(...keyParts), tenantId: this.tenantId } as StoredDocument<T>;
   }

@@ -25,7 +25,7 @@ const DUPLICATE_KEY_CODES = new Set([11000, 11001]);
 const TIMEOUT_CODES = new Set([50 /* MaxTimeMSExpired */, 262 /* ExceededTimeLimit */]);
 
 /**
- * Whether the server rejected a write for a unique index. FerretDB 1.24
+ * Returns whether the server rejected a write for a unique index. FerretDB 1.24
  * reports E11000 on inserts but a plain error naming SQLite's UNIQUE
  * constraint on updates and replaces, so both count.
  */
@@ -34,7 +34,7 @@ export function isDuplicateKey(error: unknown): boolean {
   return DUPLICATE_KEY_CODES.has(Number(error.code)) || /UNIQUE constraint failed/.test(error.message);
 }
 
-/** Whether the driver failed to reach a server, as opposed to the server rejecting the operation. */
+/** Returns whether the driver failed to reach a server, as opposed to the server rejecting the operation. */
 export function isConnectionFailure(error: unknown): boolean {
   if (!(error instanceof MongoError)) return false;
   const name = error.name;
@@ -65,12 +65,12 @@ export function toBridgeError(error: unknown, operation: string, context: ErrorC
 
   if (isDuplicateKey(error)) {
     const keyValue = (error as MongoServerError).keyValue as Record<string, unknown> | undefined;
-    const shown = keyValue ? Object.entries(keyValue).filter(([field]) => field !== "tenantId") : [];
-    const key = shown.length > 0 ? shown.map(([field, value]) => `${field} ${JSON.stringify(value)}`).join(", ") : "the key";
+    const visibleKeys = keyValue ? Object.entries(keyValue).filter(([field]) => field !== "tenantId") : [];
+    const key = visibleKeys.length > 0 ? visibleKeys.map(([field, value]) => `${field} ${JSON.stringify(value)}`).join(", ") : "the key";
     return new DuplicateKeyError(`${operation} failed: ${key} is already used in tenant "${context.tenantId}". Choose another value or update the existing record.`, {
       ...context,
       cause: error,
-      details: { operation, keyValue: Object.fromEntries(shown) },
+      details: { operation, keyValue: Object.fromEntries(visibleKeys) },
     });
   }
 

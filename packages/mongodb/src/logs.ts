@@ -59,9 +59,10 @@ export function createLogSink(store: MongoStore): MongoLogSink {
     } catch (error) {
       // Entries sent again after an earlier failure already exist; only other errors count.
       const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
-      const list = Array.isArray(writeErrors) ? writeErrors : writeErrors === undefined ? null : [writeErrors];
-      if (list !== null && list.every((entry: { code?: number }) => entry.code === 11000)) return;
       if (isDuplicateKey(error)) return;
+      if (writeErrors === undefined) throw error;
+      const list = Array.isArray(writeErrors) ? writeErrors : [writeErrors];
+      if (list.every((entry: { code?: number }) => entry.code === 11000)) return;
       throw error;
     }
   }

@@ -12,11 +12,11 @@ export type ReadPreferenceMode = (typeof READ_PREFERENCES)[number];
 export type ReadConcernLevel = (typeof READ_CONCERNS)[number];
 
 /**
- * How writes that read and then change one document are made safe against
- * concurrent writers. MongoDB applies a conditional update atomically on its
- * own; FerretDB 1.x reads the document and writes it back in two steps, so
- * concurrent conditional updates can both pass their filter. With locks on,
- * each such write first takes a short lease in the `bridge_locks` collection.
+ * Document locks for writes that read and then change one document. MongoDB
+ * applies a conditional update atomically on its own. FerretDB 1.x reads the
+ * document and writes it back in two steps, so two concurrent conditional
+ * updates can both pass their filter. With locks on, each such write first
+ * takes a short lease in the `bridge_locks` collection.
  */
 export type DocumentLocks = "auto" | "on" | "off";
 
@@ -31,7 +31,7 @@ export interface MongoOptions {
   maxPoolSize?: number;
   /** Connections kept open when idle. Default 0. */
   minPoolSize?: number;
-  /** Database that holds the user's credentials. Default: the driver's (the URI's, else "admin"). */
+  /** Database that contains the user's credentials. Default: the driver's (the URI's, else "admin"). */
   authSource?: string;
   /** User name, when not given in the URI. Default none. */
   username?: string;
@@ -49,13 +49,13 @@ export interface MongoOptions {
   serverSelectionTimeoutMs?: number;
   /** Time in ms to open a TCP connection. Default 2000. */
   connectTimeoutMs?: number;
-  /** Interval in ms of the log cleanup that stands in for a TTL index on servers without one. Default 3 600 000 (1 hour). */
+  /** Interval in ms of the log cleanup that replaces a TTL index on servers without one. Default 3 600 000 (1 hour). */
   logsCleanupIntervalMs?: number;
   /** See DocumentLocks. Default "auto": on when the server is FerretDB, off otherwise. */
   documentLocks?: DocumentLocks;
   /** Time in ms a document lock is held before another writer may take it over. Default 10 000. */
   lockLeaseMs?: number;
-  /** Longest time in ms a write waits for a document lock before it fails with TimeoutError. Default 15 000. */
+  /** Maximum time in ms a write waits for a document lock before it fails with TimeoutError. Default 15 000. */
   lockWaitMs?: number;
   /** Round-trip time in ms above which health reports "degraded". Default 1000. */
   degradedLatencyMs?: number;
@@ -191,18 +191,23 @@ export const envSchema = z
     MONGODB_LOGS_TTL_DAYS: envPositiveInt("a number of days").default(DEFAULTS.logsTtlDays),
   })
   .passthrough()
-  .superRefine((env, ctx) => {
-    if (env.MONGODB_MIN_POOL_SIZE > env.MONGODB_MAX_POOL_SIZE) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ["MONGODB_MIN_POOL_SIZE"],
-        message: `must not exceed MONGODB_MAX_POOL_SIZE (${env.MONGODB_MAX_POOL_SIZE})`,
-      });
-    }
-    if (env.MONGODB_PASSWORD !== undefined && env.MONGODB_USERNAME === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["MONGODB_PASSWORD"], message: "is set without MONGODB_USERNAME; set the user name too" });
-    }
-  });
+  // A separate schema, so these checks report together with the per-variable ones instead of after them.
+  .and(
+    z
+      .record(z.unknown())
+      .superRefine((env, ctx) => {
+        const min = Number(env.MONGODB_MIN_POOL_SIZE ?? DEFAULTS.minPoolSize);
+        const max = Number(env.MONGODB_MAX_POOL_SIZE ?? DEFAULTS.maxPoolSize);
+        if (Number.isInteger(min) && Number.isInteger(max) && min > max) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["MONGODB_MIN_POOL_SIZE"], message: `must not exceed MONGODB_MAX_POOL_SIZE (${max})` });
+        }
+        if (env.MONGODB_PASSWORD !== undefined && env.MONGODB_USERNAME === undefined) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["MONGODB_PASSWORD"], message: "is set without MONGODB_USERNAME; set the user name too" });
+        }
+      })
+      // Contributes no values, so the intersection keeps the parsed ones from the left.
+      .transform(() => ({})),
+  );
 
 export type MongoEnv = z.output<typeof envSchema>;
 

@@ -196,8 +196,8 @@ export class MongoStore {
    * (see DocumentLocks); otherwise runs it directly. Callers in the same
    * process queue on a local mutex first, so only one of them at a time
    * competes for the server lease. `shortcut`, when given, runs after the
-   * local mutex and before the lease; a result other than undefined is
-   * returned at once, which lets a call that is bound to fail skip the lease.
+   * local mutex and before the lease. A result other than undefined is
+   * returned at once, so a call that is bound to fail skips the lease.
    */
   async exclusive<T>(key: string, fn: () => Promise<T>, shortcut?: () => Promise<T | undefined>): Promise<T> {
     if (!this.#connecting) await this.connect();
@@ -256,7 +256,7 @@ export class MongoStore {
       if (now - started > this.options.lockWaitMs) {
         throw new TimeoutError(
           `Waited ${now - started} ms for the document lock "${key}" in ${this.options.database}.${LOCKS_COLLECTION} without getting it. ` +
-            "Another writer holds it; retry later, or raise lockWaitMs if writes to this record are this contended.",
+            "Another writer has it. Retry later, or raise lockWaitMs if writes to this record are this contended.",
           { ...contextFor(this.name), details: { lock: key, waitedMs: now - started } },
         );
       }

@@ -11,7 +11,7 @@ export interface LoggedLine {
   fields: Record<string, unknown> | undefined;
 }
 
-/** A Logger that records every line, for tests that check what the provider logs. */
+/** Creates a Logger that records every line, for tests that check what the provider logs. */
 export function recordingLogger(lines: LoggedLine[] = []): Logger & { lines: LoggedLine[] } {
   const record = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     lines.push({ level, message, fields });
@@ -29,7 +29,7 @@ export function recordingLogger(lines: LoggedLine[] = []): Logger & { lines: Log
   return logger;
 }
 
-/** A fresh database name such as `bridge_test_oversell_3f9a0c1d`. */
+/** Returns a fresh database name such as `bridge_test_oversell_3f9a0c1d`. */
 export function testDatabase(label: string): string {
   return `bridge_test_${label.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 30)}_${randomUUID().slice(0, 8)}`;
 }

@@ -1,6 +1,6 @@
 // The testkit's data and logs suites against the real server from
-// scripts/services (FerretDB 1.24 on 127.0.0.1:27017 unless MONGODB_URI says
-// otherwise). Capabilities are read from the server before the suites register.
+// scripts/services (FerretDB 1.24 on 127.0.0.1:27017 unless MONGODB_URI
+// names another address). Capabilities are read from the server before the suites register.
 import { describeWithService, runDataSuite, runLogsSuite } from "@bridge/testkit";
 import { afterAll, describe } from "vitest";
 import { mongodb } from "../src/index.js";

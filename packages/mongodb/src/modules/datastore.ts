@@ -104,13 +104,13 @@ function chooseSlug(owners: Map<string, string>, selfId: string | undefined, can
 
 async function slugOwners<T extends { id: string; slug: string }>(collection: TenantCollection<T>, slugs: string[]): Promise<Map<string, string>> {
   if (slugs.length === 0) return new Map();
-  const taken = await collection.find({ slug: { $in: [...new Set(slugs)] } }, { projection: { id: 1, slug: 1 } });
-  return new Map(taken.map((record) => [record.slug, record.id]));
+  const owned = await collection.find({ slug: { $in: [...new Set(slugs)] } }, { projection: { id: 1, slug: 1 } });
+  return new Map(owned.map((record) => [record.slug, record.id]));
 }
 
 /**
  * Explains a unique-index violation the way the embedded store does: which
- * of `fields`, which value, and which record holds it. Include "id" only for
+ * of `fields`, which value, and which record uses it. Include "id" only for
  * inserts. Falls back to the driver's error when no holder is found (it was
  * deleted meanwhile).
  */

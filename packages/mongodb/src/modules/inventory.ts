@@ -140,9 +140,9 @@ export function createInventory(context: ModuleContext): InventoryModule {
   }
 
   /**
-   * The one way stock changes: a single conditional update of one row. Returns
-   * the row after the change, or null when the row is missing or fails
-   * `condition`. Under document locks (FerretDB) the update runs inside the
+   * Changes stock with a single conditional update of one row, the only way
+   * stock changes. Returns the row after the change, or null when the row is
+   * missing or fails `condition`. Under document locks (FerretDB) the update runs inside the
    * row's lock, because the server would otherwise read and write it in two steps.
    */
   async function changeStock(
@@ -163,9 +163,9 @@ export function createInventory(context: ModuleContext): InventoryModule {
       return row ? toLevel(row) : null;
     };
     // Under contention most reservations meet stock that is already gone. The
-    // shortcut tells them so without the lease: from what a call ahead of them
-    // in this process saw after they started (a valid moment to fail at), or
-    // else from one read.
+    // shortcut fails them without the lease. It uses what a call ahead of them
+    // in this process saw after they started, which is a valid moment to fail
+    // at, or else one read.
     const startedAt = performance.now();
     const key = stockKey(sku, warehouseId);
     const shortcut =
@@ -207,7 +207,7 @@ export function createInventory(context: ModuleContext): InventoryModule {
       if (!result) {
         // setStock and adjustStock never let onHand drop below reserved, so this means the data was changed outside Bridge.
         throw new BridgeError(
-          `Stock of SKU "${line.sku}" in warehouse "${line.warehouseId}" holds less reserved stock than reservation "${reservation.id}" needs to ${kind}.`,
+          `Stock of SKU "${line.sku}" in warehouse "${line.warehouseId}" has less reserved stock than reservation "${reservation.id}" needs to ${kind}; check for writes to the inventory collection outside Bridge.`,
           { ...errorContext(store), code: "INTERNAL", details: { reservationId: reservation.id, line } },
         );
       }
@@ -217,9 +217,9 @@ export function createInventory(context: ModuleContext): InventoryModule {
   }
 
   /**
-   * Moves a reservation from one of `from` to `status` in one conditional
-   * update, so two concurrent calls cannot both settle it; returns it as it
-   * was before, or null when its status was not in `from`.
+   * Moves a reservation from one of the statuses in `from` to `status` in one
+   * conditional update, so two concurrent calls cannot both settle it. Returns
+   * the reservation as it was before, or null when its status was not in `from`.
    */
   async function claim(id: string, from: StoredReservation["status"][], status: Reservation["status"], at: Date): Promise<StoredReservation | null> {
     return store.exclusive(reservationLock(id), async () => {
@@ -297,8 +297,8 @@ export function createInventory(context: ModuleContext): InventoryModule {
    * the pending reservation deleted; a request whose first line is short
    * writes nothing at all.
    * NOTE: a process that dies between a line's stock update and its record
-   * on the reservation leaves that line reserved with nothing to release it;
-   * the window is one round trip per line.
+   * on the reservation leaves that line reserved with nothing to release it.
+   * The window is one round trip per line.
    */
   async function applyReservation(request: ParsedRequest, id: string, fingerprint: unknown): Promise<Reservation> {
     const at = now();
@@ -558,8 +558,8 @@ export function createInventory(context: ModuleContext): InventoryModule {
 
     /**
      * Expires the current tenant's active reservations whose expiry is at or
-     * before `now`, and pending ones left behind by a caller that died
-     * (older than their grace period); a sweeper runs it per tenant.
+     * before `now`. Pending ones count too once their grace period is over,
+     * because their caller died. A sweeper runs it per tenant.
      */
     async expireReservations(when?: Date) {
       assertOptionalDate(store, when, "expiry time");
