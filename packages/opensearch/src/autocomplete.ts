@@ -1,0 +1,62 @@
+// Autocomplete: every typed word must start a word of the value, as in the
+// embedded search. OpenSearch finds candidates through the edge n-grams of the
+// autocomplete field (or prefix queries on another text field); the values are
+// then checked and ranked here with the embedded search's rule.
+import { AUTOCOMPLETE_SUBFIELD, MAX_EDGE_NGRAM, NORMALIZED_SUBFIELD } from "./mappings.js";
+import { words } from "./text.js";
+
+/** Boost of "the value starts with the whole typed text", high enough to put those values first. */
+const STARTS_WITH_BOOST = 1_000;
+/** Candidates fetched per suggestion asked for, because several documents may share a value. */
+const CANDIDATES_PER_SUGGESTION = 10;
+const MIN_CANDIDATES = 50;
+const MAX_CANDIDATES = 1_000;
+
+/** Builds the candidate search for typed `terms` on `field`; `hasSubfields` says whether it is the indexed autocomplete field. */
+export function buildAutocompleteBody(field: string, hasSubfields: boolean, terms: string[], prefix: string, limit: number, searchTimeoutMs: number): Record<string, unknown> {
+  const must = terms.map((term) =>
+    hasSubfields
+      ? // Typed words longer than the n-grams are cut to match them; suggestValues checks the whole word.
+        { match: { [`${field}.${AUTOCOMPLETE_SUBFIELD}`]: { query: term.slice(0, MAX_EDGE_NGRAM) } } }
+      : { prefix: { [field]: { value: term } } },
+  );
+  const typed = prefix.trim().toLowerCase();
+  const should = hasSubfields && typed !== "" ? [{ constant_score: { filter: { prefix: { [`${field}.${NORMALIZED_SUBFIELD}`]: typed } }, boost: STARTS_WITH_BOOST } }] : [];
+
+  return {
+    query: { bool: { must, should } },
+    size: Math.min(MAX_CANDIDATES, Math.max(MIN_CANDIDATES, limit * CANDIDATES_PER_SUGGESTION)),
+    _source: [field],
+    timeout: `${searchTimeoutMs}ms`,
+  };
+}
+
+/**
+ * Picks distinct values of `field` in which every typed term starts a word.
+ * Values that start with the whole typed text come first, then higher
+ * scores, then shorter values, then the lower one in code unit order.
+ */
+export function suggestValues(hits: Array<{ score: number; source: Record<string, unknown> | undefined }>, field: string, terms: string[], prefix: string, limit: number): string[] {
+  const typed = prefix.trim().toLowerCase();
+  const best = new Map<string, { startsWith: boolean; score: number }>();
+  for (const hit of hits) {
+    const raw = hit.source?.[field];
+    const values = (Array.isArray(raw) ? raw : [raw]).filter((value): value is string => typeof value === "string");
+    for (const value of values) {
+      const valueWords = words(value);
+      if (!terms.every((term) => valueWords.some((word) => word.startsWith(term)))) continue;
+      const previous = best.get(value);
+      if (previous === undefined || previous.score < hit.score) {
+        best.set(value, { startsWith: value.toLowerCase().startsWith(typed), score: hit.score });
+      }
+    }
+  }
+
+  return [...best]
+    .sort(
+      ([valueA, a], [valueB, b]) =>
+        Number(b.startsWith) - Number(a.startsWith) || b.score - a.score || valueA.length - valueB.length || (valueA < valueB ? -1 : valueA > valueB ? 1 : 0),
+    )
+    .slice(0, limit)
+    .map(([value]) => value);
+}
