@@ -135,6 +135,7 @@ async function loadBullMQ() {
   try {
     const [{ Queue, Worker }, { default: Redis }] = await Promise.all([import("bullmq"), import("ioredis")]);
     const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    probe.on("error", () => undefined);
     await probe.connect();
     await probe.quit();
     return { Queue, Worker };
@@ -161,13 +162,28 @@ async function bullRound(bull, round, prefix) {
     },
     { connection, concurrency: CONCURRENCY },
   );
-  await windowed(JOBS, WINDOW, (i) => queue.add("job", payload(i), { removeOnComplete: true, removeOnFail: true }));
-  await finished;
+  queue.on("error", () => undefined);
+  worker.on("error", () => undefined);
+  let timer;
+  const stalled = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`BullMQ handled ${done} of ${JOBS} jobs within 60 s; is Redis still up?`)), 60_000);
+  });
+  await Promise.race([windowed(JOBS, WINDOW, (i) => queue.add("job", payload(i), { removeOnComplete: true, removeOnFail: true })).then(() => finished), stalled]).finally(() =>
+    clearTimeout(timer),
+  );
   const seconds = (performance.now() - started) / 1000;
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
   return { opsPerSecond: JOBS / seconds };
+}
+
+/** Runs one round and adds the Node.js CPU time it used per job (user + system, in microseconds). */
+async function measured(run) {
+  const before = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(before);
+  return { ...result, cpuMicrosPerJob: (used.user + used.system) / JOBS };
 }
 
 function median(values) {
@@ -184,6 +200,9 @@ async function main() {
 
   const bridgeRates = [];
   const rawRates = [];
+  const pairedRatios = [];
+  const bridgeCpu = [];
+  const rawCpu = [];
   const peerRates = [];
   const latencies = [];
   try {
@@ -194,14 +213,24 @@ async function main() {
       const order = round % 2 === 0 ? ["bridge", "raw"] : ["raw", "bridge"];
       for (const path of order) {
         if (path === "bridge") {
-          const result = await bridgeRound(integration, round);
+          const result = await measured(() => bridgeRound(integration, round));
           bridgeRates.push(result.opsPerSecond);
+          bridgeCpu.push(result.cpuMicrosPerJob);
           latencies.push(...result.latencies);
         } else {
-          rawRates.push((await rawRound(raw, round, prefix)).opsPerSecond);
+          const result = await measured(() => rawRound(raw, round, prefix));
+          rawRates.push(result.opsPerSecond);
+          rawCpu.push(result.cpuMicrosPerJob);
         }
       }
-      if (bull) peerRates.push((await bullRound(bull, round, prefix)).opsPerSecond);
+      pairedRatios.push(bridgeRates.at(-1) / rawRates.at(-1));
+      if (bull) {
+        try {
+          peerRates.push((await bullRound(bull, round, prefix)).opsPerSecond);
+        } catch (error) {
+          console.error(`BullMQ round ${round + 1} failed: ${error.message}`);
+        }
+      }
       console.error(
         `round ${round + 1}/${ROUNDS}: bridge ${Math.round(bridgeRates.at(-1))} jobs/s, raw amqplib ${Math.round(rawRates.at(-1))} jobs/s` +
           (bull ? `, BullMQ ${Math.round(peerRates.at(-1))} jobs/s` : ""),
@@ -223,10 +252,13 @@ async function main() {
     rounds: ROUNDS,
     bridge_ops_per_s: Math.round(bridgeOps),
     raw_ops_per_s: Math.round(rawOps),
-    ratio_vs_raw: Number((bridgeOps / rawOps).toFixed(3)),
-    ...(bull
+    // Median of the per-round ratios: each Bridge round is compared with the raw round next to it, which cancels slow drifts in machine load.
+    ratio_vs_raw: Number(median(pairedRatios).toFixed(3)),
+    ...(peerRates.length > 0
       ? { peer: "bullmq", peer_ops_per_s: Math.round(median(peerRates)), ratio_vs_peer: Number((bridgeOps / median(peerRates)).toFixed(3)) }
       : {}),
+    bridge_cpu_us_per_job: Math.round(median(bridgeCpu)),
+    raw_cpu_us_per_job: Math.round(median(rawCpu)),
     p50_ms: Number(percentile(latencies, 50).toFixed(2)),
     p99_ms: Number(percentile(latencies, 99).toFixed(2)),
     rss_mb: Math.round(process.memoryUsage().rss / 1024 / 1024),

@@ -1,7 +1,8 @@
 import { parseJobCard, TASK_NAME_PATTERN, type JobCard, type ParsedJobCard } from "@bridge/core";
 
 // The shape `toISOString()` produces; other valid times go to the full check.
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const ISO_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{3}Z$/;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const MAX_KEY_LENGTH = 256;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const MAX_TIMER_MS = 2_147_483_647;
@@ -67,10 +68,17 @@ function knownFields(card: JobCard): JobCard {
 }
 
 function isUtcTime(value: unknown): boolean {
-  // The round trip rejects impossible dates such as 2025-02-30, which the regex alone lets through.
-  if (typeof value !== "string" || !ISO_UTC.test(value)) return false;
-  const time = new Date(value);
-  return !Number.isNaN(time.getTime()) && time.toISOString() === value;
+  if (typeof value !== "string") return false;
+  const match = ISO_UTC.exec(value);
+  if (match === null) return false;
+
+  // The ranges reject impossible times such as 2025-02-30 or 24:00, which the regex alone lets through.
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return month >= 1 && day >= 1 && day <= daysInMonth && Number(match[4]) < 24 && Number(match[5]) < 60 && Number(match[6]) < 60;
 }
 
 function nonEmpty(value: unknown): boolean {

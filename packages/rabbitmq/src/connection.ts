@@ -64,7 +64,8 @@ export class AmqpConnection {
   private readonly outbox: OutboxEntry[] = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Publishes sent and not yet confirmed or failed. */
+  private unconfirmed = 0;
 
   constructor(private readonly options: ResolvedOptions) {}
 
@@ -188,7 +189,7 @@ export class AmqpConnection {
   async close(deadlineMs: number): Promise<void> {
     if (this.state === "closed") return;
     const deadline = Date.now() + deadlineMs;
-    while ((this.outbox.length > 0 || this.inFlight.size > 0) && Date.now() < deadline && this.state !== "idle") {
+    while ((this.outbox.length > 0 || this.unconfirmed > 0) && Date.now() < deadline && this.state !== "idle") {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const previous = this.state;
@@ -275,17 +276,10 @@ export class AmqpConnection {
       return;
     }
 
-    let settle!: () => void;
-    const tracked = new Promise<void>((resolve) => (settle = resolve));
-    this.inFlight.add(tracked);
-    const done = () => {
-      this.inFlight.delete(tracked);
-      settle();
-    };
-
+    this.unconfirmed += 1;
     try {
       channel.publish(entry.exchange, entry.routingKey, entry.content, entry.options, (error: unknown) => {
-        done();
+        this.unconfirmed -= 1;
         if (error == null) {
           entry.resolve();
           return;
@@ -294,7 +288,7 @@ export class AmqpConnection {
       });
     } catch (error) {
       // amqplib throws synchronously when the channel is already closed.
-      done();
+      this.unconfirmed -= 1;
       this.retrySend(entry, error);
     }
   }

@@ -7,7 +7,10 @@ import {
   BridgeError,
   currentContext,
   currentTenantId,
+  currentTraceparent,
   runWithTenant,
+  SpanKind,
+  withSpan,
   validateRoutingKey,
   validateRoutingPattern,
   ValidationError,
@@ -66,6 +69,7 @@ export function createNotifications(connection: AmqpConnection, options: Resolve
       }
 
       const correlationId = publishOptions.correlationId ?? context.correlationId;
+      const traceparent = currentTraceparent();
       const notification: Notification<T> = {
         id: randomUUID(),
         type,
@@ -73,6 +77,7 @@ export function createNotifications(connection: AmqpConnection, options: Resolve
         payload,
         occurredAt: new Date().toISOString(),
         ...(correlationId !== undefined ? { correlationId } : {}),
+        ...(traceparent !== undefined ? { traceparent } : {}),
       };
       let content: Buffer;
       try {
@@ -155,7 +160,14 @@ export function createNotifications(connection: AmqpConnection, options: Resolve
           }
 
           try {
-            await runWithTenant({ tenantId: notification.tenantId || "default", correlationId: notification.correlationId }, () => handler(notification));
+            await runWithTenant({ tenantId: notification.tenantId || "default", correlationId: notification.correlationId }, () =>
+              withSpan(
+                `${notification.type} receive`,
+                { "messaging.system": "rabbitmq", "messaging.destination.name": exchange, "messaging.message.id": notification.id },
+                () => handler(notification),
+                { parent: notification.traceparent, kind: SpanKind.CONSUMER },
+              ),
+            );
             if (isLive()) channel.ack(message);
           } catch (error) {
             // One redelivery for a failing handler, then the notification is dropped so the queue keeps moving.

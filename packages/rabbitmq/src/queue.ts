@@ -125,8 +125,17 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
   };
   connection.addHook(hook);
 
+  const namesByTask = new Map<string, TaskQueueNames>();
+  /** Tasks whose topology is declared on the broker, so publishing needs no wait. */
+  const ready = new Set<string>();
+
   function names(task: string): TaskQueueNames {
-    return taskQueueNames(options.queuePrefix, task, options.delayLevelsMs);
+    let taskNames = namesByTask.get(task);
+    if (!taskNames) {
+      taskNames = taskQueueNames(options.queuePrefix, task, options.delayLevelsMs);
+      namesByTask.set(task, taskNames);
+    }
+    return taskNames;
   }
 
   function assertOpen(tenantId?: string): void {
@@ -140,7 +149,10 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
     if (!pending) {
       pending = connection.withAdminChannel("queue", (channel) => declareTask(channel, names(task), task, options.quorumQueues));
       declared.set(task, pending);
-      pending.catch(() => declared.delete(task));
+      pending.then(
+        () => ready.add(task),
+        () => declared.delete(task),
+      );
     }
     return pending;
   }
@@ -150,7 +162,6 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
       persistent: true,
       contentType: "application/json",
       messageId: job.id,
-      timestamp: Math.floor(Date.now() / 1000),
       ...(options.quorumQueues ? {} : { priority: job.priority }),
     };
   }
@@ -184,7 +195,7 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
   /** Sends a card to the work queue, or to a wait queue when it is scheduled later. */
   async function route(job: JobCard, content: Buffer = encode(job)): Promise<void> {
     const taskNames = names(job.task);
-    await ensureTask(job.task);
+    if (!ready.has(job.task)) await ensureTask(job.task);
     const waitMs = job.scheduledFor === null ? 0 : Date.parse(job.scheduledFor) - Date.now();
     if (waitMs > 0) {
       const level = pickDelayLevel(waitMs, options.delayLevelsMs);
@@ -259,25 +270,27 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
   /**
    * Turns a delivery into a job ready to run, or settles it here: a message
    * that is not a job card is dead-lettered, and a job that arrived before its
-   * time goes back to a wait queue. Returns null when settled here.
+   * time goes back to a wait queue. Returns the job at once (no promise) when
+   * it is ready to run, and a promise of null when it was settled here.
    */
-  async function accept(delivery: UnackedDelivery, task: string): Promise<JobCard | null> {
+  function accept(delivery: UnackedDelivery, task: string): JobCard | Promise<null> {
     const parsed = decodeJobCard(delivery.message.content);
     if (!parsed.ok) {
-      await deadLetter(delivery, task, delivery.message.content, {
-        reason: "invalid-job-card",
+      const letter = {
+        reason: "invalid-job-card" as const,
         error: { name: "InvalidJobCard", code: "INVALID_JOB_CARD", message: `Message on queue "${delivery.names.work}" is not a valid job card: ${parsed.reason}` },
         attempts: 0,
         tenantId: delivery.message.properties.headers?.[HEADER.tenant] as string | undefined,
-      });
-      return null;
+      };
+      return deadLetter(delivery, task, delivery.message.content, letter).then(() => null);
     }
 
     const job = parsed.job;
     if (job.scheduledFor !== null && Date.parse(job.scheduledFor) > Date.now()) {
-      await route(job, delivery.message.content);
-      ack(delivery);
-      return null;
+      return route(job, delivery.message.content).then(() => {
+        ack(delivery);
+        return null;
+      });
     }
     job.attempts += 1;
     return job;
@@ -438,7 +451,8 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
     private async run(delivery: UnackedDelivery): Promise<void> {
       let job: JobCard | null;
       try {
-        job = await accept(delivery, this.task);
+        const accepted = accept(delivery, this.task);
+        job = accepted instanceof Promise ? await accepted : accepted;
       } catch (error) {
         logger().error("could not settle a delivery; requeued it", { task: this.task, error: errorMessage(error) });
         requeue(delivery);
@@ -446,26 +460,27 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
       }
       if (job === null) return;
 
+      const current = job;
       const controller = new AbortController();
       let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = createHandlerTimeoutError(job);
-          controller.abort(error);
-          reject(error);
-        }, job.timeoutMs);
-      });
       try {
-        const current = job;
-        await Promise.race([runWithTenant(current.tenantId, () => this.handler(current, controller.signal)), timedOut]);
+        // One promise settles on the handler's result or on the timeout, whichever comes first.
+        await new Promise<void>((resolve, reject) => {
+          timer = setTimeout(() => {
+            const error = createHandlerTimeoutError(current);
+            controller.abort(error);
+            reject(error);
+          }, current.timeoutMs);
+          Promise.resolve(runWithTenant(current.tenantId, () => this.handler(current, controller.signal))).then(resolve, reject);
+        });
         clearTimeout(timer);
         ack(delivery);
       } catch (error) {
         clearTimeout(timer);
         try {
-          await settleFailure(delivery, job, error);
+          await settleFailure(delivery, current, error);
         } catch (settleError) {
-          logger().error("could not retry or dead-letter a failed job; requeued it", { task: this.task, jobId: job.id, error: errorMessage(settleError) });
+          logger().error("could not retry or dead-letter a failed job; requeued it", { task: this.task, jobId: current.id, error: errorMessage(settleError) });
           requeue(delivery);
         }
       }
