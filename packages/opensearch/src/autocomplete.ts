@@ -2,7 +2,8 @@
 // embedded search. OpenSearch finds candidates through the edge n-grams of the
 // autocomplete field (or prefix queries on another text field); the values are
 // then checked and ranked here with the embedded search's rule.
-import { AUTOCOMPLETE_SUBFIELD, MAX_EDGE_NGRAM, NORMALIZED_SUBFIELD } from "./mappings.js";
+import { AUTOCOMPLETE_SUBFIELD, DISTINCT_SUBFIELD, MAX_EDGE_NGRAM, NORMALIZED_SUBFIELD } from "./mappings.js";
+import type { Scoring } from "./options.js";
 import { words } from "./text.js";
 
 /** Boost of "the value starts with the whole typed text", high enough to put those values first. */
@@ -12,19 +13,43 @@ const CANDIDATES_PER_SUGGESTION = 10;
 const MIN_CANDIDATES = 50;
 const MAX_CANDIDATES = 1_000;
 
-/** Builds the candidate search for typed `terms` on `field`; `hasSubfields` says whether it is the indexed autocomplete field. */
-export function buildAutocompleteBody(field: string, hasSubfields: boolean, terms: string[], prefix: string, limit: number, searchTimeoutMs: number): Record<string, unknown> {
-  const must = terms.map((term) =>
+/** Words that one typed word's prefix query scores at most; beyond this, ranking among its matches is approximate. */
+const MAX_SCORED_EXPANSIONS = 512;
+
+/**
+ * Builds the candidate search for typed `terms` on `field`; `hasSubfields`
+ * says whether it is the indexed autocomplete field. Under `"embedded"`
+ * scoring each word that starts with a typed word adds its own score, as in
+ * the embedded search, through prefix queries on the distinct-word subfield.
+ */
+export function buildAutocompleteBody(
+  field: string,
+  hasSubfields: boolean,
+  terms: string[],
+  prefix: string,
+  limit: number,
+  searchTimeoutMs: number,
+  scoring: Scoring,
+): Record<string, unknown> {
+  const matches = terms.map((term) =>
     hasSubfields
       ? // Typed words longer than the n-grams are cut to match them; suggestValues checks the whole word.
         { match: { [`${field}.${AUTOCOMPLETE_SUBFIELD}`]: { query: term.slice(0, MAX_EDGE_NGRAM) } } }
       : { prefix: { [field]: { value: term } } },
   );
+  const scores =
+    scoring === "embedded"
+      ? terms.map((term) => ({ prefix: { [`${field}.${DISTINCT_SUBFIELD}`]: { value: term, rewrite: `top_terms_${MAX_SCORED_EXPANSIONS}` } } }))
+      : [];
   const typed = prefix.trim().toLowerCase();
-  const should = hasSubfields && typed !== "" ? [{ constant_score: { filter: { prefix: { [`${field}.${NORMALIZED_SUBFIELD}`]: typed } }, boost: STARTS_WITH_BOOST } }] : [];
+  const startsWith = hasSubfields && typed !== "" ? [{ constant_score: { filter: { prefix: { [`${field}.${NORMALIZED_SUBFIELD}`]: typed } }, boost: STARTS_WITH_BOOST } }] : [];
 
+  const query =
+    scoring === "embedded"
+      ? { bool: { filter: matches, should: [...scores, ...startsWith] } }
+      : { bool: { must: matches, should: startsWith } };
   return {
-    query: { bool: { must, should } },
+    query,
     size: Math.min(MAX_CANDIDATES, Math.max(MIN_CANDIDATES, limit * CANDIDATES_PER_SUGGESTION)),
     _source: [field],
     timeout: `${searchTimeoutMs}ms`,

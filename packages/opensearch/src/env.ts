@@ -61,6 +61,7 @@ export const envSchema = z
       .regex(REFRESH_INTERVAL, 'expected a time such as "1s", "500ms" or "30s", or "-1" to refresh only when asked')
       .default("1s"),
     OPENSEARCH_INDEX_PREFIX: indexName.default("bridge"),
+    OPENSEARCH_SCORING: z.enum(["embedded", "bm25"], { message: 'expected "embedded" (rank like the embedded search) or "bm25" (OpenSearch\'s own ranking)' }).default("embedded"),
   })
   .passthrough()
   .superRefine((env, context) => {
@@ -95,5 +96,6 @@ export function optionsFromEnv(env: OpenSearchEnv): OpenSearchOptions {
     searchTimeoutMs: env.OPENSEARCH_SEARCH_TIMEOUT,
     bulkSize: env.OPENSEARCH_BULK_SIZE,
     refreshInterval: env.OPENSEARCH_REFRESH_INTERVAL,
+    scoring: env.OPENSEARCH_SCORING,
   };
 }

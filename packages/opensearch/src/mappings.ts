@@ -13,6 +13,11 @@ import { WORD_SEPARATOR_PATTERN } from "./text.js";
  * exactly as it was indexed, in whatever form the embedded search accepts.
  */
 export const DATE_COPIES = "bridge__date";
+/**
+ * Subfield of every text field that ranks like the embedded search: each
+ * word counted once per value, scored by the `bridge_embedded` similarity.
+ */
+export const DISTINCT_SUBFIELD = "distinct";
 /** Subfield of the autocomplete field with the edge n-grams of each word. */
 export const AUTOCOMPLETE_SUBFIELD = "autocomplete";
 /** Subfield of the autocomplete field with the whole value in lower case, for "starts with the typed text". */
@@ -42,10 +47,31 @@ export const ANALYSIS = {
   analyzer: {
     bridge_text: { type: "custom", tokenizer: "bridge_words", filter: ["lowercase", "asciifolding"] },
     bridge_autocomplete: { type: "custom", tokenizer: "bridge_words", filter: ["lowercase", "asciifolding", "bridge_edge_ngram"] },
+    // Orama counts each distinct word of a value once, so repeated words are dropped before scoring.
+    bridge_distinct: { type: "custom", tokenizer: "bridge_words", filter: ["lowercase", "asciifolding", "unique"] },
   },
   normalizer: {
     bridge_lowercase: { type: "custom", filter: ["lowercase", "asciifolding"] },
   },
+};
+
+/**
+ * Orama 3.1's BM25 variant (k = 1.2, b = 0.75, d = 0.5) with its term
+ * frequency, the share of the value's distinct words that the term is:
+ * idf * (d + tf * (k + 1)) / (tf + k * (1 - b + b * length / average length)).
+ * Over the `unique`-filtered subfield, `doc.freq` is 1 and `doc.length` the
+ * distinct word count, as Orama stores them.
+ */
+const EMBEDDED_SIMILARITY_SCRIPT = [
+  "double length = doc.length;",
+  "double tf = doc.freq / length;",
+  "double idf = Math.log(1 + (field.docCount - term.docFreq + 0.5) / (term.docFreq + 0.5));",
+  "double averageLength = field.sumTotalTermFreq / (double) field.docCount;",
+  "return query.boost * idf * (0.5 + tf * 2.2) / (tf + 1.2 * (0.25 + 0.75 * length / averageLength));",
+].join(" ");
+
+export const SIMILARITY = {
+  bridge_embedded: { type: "scripted", script: { source: EMBEDDED_SIMILARITY_SCRIPT } },
 };
 
 /** Fields each tuned kind maps, whether or not the definition declares them. */
@@ -94,7 +120,7 @@ const TUNED_TYPE: Record<string, SearchFieldType> = {
 function fieldMapping(type: SearchFieldType): Mapping {
   switch (type) {
     case "text":
-      return { type: "text", analyzer: "bridge_text" };
+      return { type: "text", analyzer: "bridge_text", fields: distinctSubfield() };
     case "keyword":
       return { type: "keyword" };
     // Doubles hold every value the embedded search accepts: finite JavaScript numbers.
@@ -143,6 +169,7 @@ export function buildMappings(definition: IndexDefinition): Mapping {
     properties[autocompleteField] = {
       ...properties[autocompleteField],
       fields: {
+        ...distinctSubfield(),
         [AUTOCOMPLETE_SUBFIELD]: { type: "text", analyzer: "bridge_autocomplete", search_analyzer: "bridge_text" },
         [NORMALIZED_SUBFIELD]: { type: "keyword", normalizer: "bridge_lowercase", ignore_above: 256 },
       },
@@ -166,7 +193,13 @@ export function buildMappings(definition: IndexDefinition): Mapping {
 /** A declared field was checked before indexing, so a malformed value there is an error rather than something to skip. */
 function withoutLenience(mapping: Mapping): Mapping {
   const { ignore_malformed: _ignored, ...rest } = mapping;
-  return structuredClone(rest);
+  const copy = structuredClone(rest);
+  if (copy.type === "text") copy.fields = distinctSubfield();
+  return copy;
+}
+
+function distinctSubfield(): Record<string, Mapping> {
+  return { [DISTINCT_SUBFIELD]: { type: "text", analyzer: "bridge_distinct", similarity: "bridge_embedded" } };
 }
 
 /** Settings of a new index: shards, replicas, refresh interval and the analyzers. */
@@ -176,6 +209,7 @@ export function buildSettings(options: ResolvedOptions): Mapping {
     number_of_replicas: options.replicas,
     refresh_interval: options.refreshInterval,
     analysis: ANALYSIS,
+    similarity: SIMILARITY,
   };
 }
 

@@ -29,6 +29,12 @@ export interface OpenSearchOptions {
   replicas?: number;
   /** How often writes become visible to search, such as `"1s"`, or `"-1"` for only on `refresh()`. Default `"1s"`. */
   refreshInterval?: string;
+  /**
+   * How full-text hits are ranked. `"embedded"` uses the embedded search's
+   * formula, so both providers rank alike; `"bm25"` uses OpenSearch's own
+   * BM25, which is faster on large indexes. Default `"embedded"`.
+   */
+  scoring?: Scoring;
   /** Largest `pageSize` of a search and `limit` of an autocomplete. Default 100. */
   maxResults?: number;
   /** Time limit of a search on the server and of its HTTP request, in ms. Default 5,000. */
@@ -45,8 +51,11 @@ export interface OpenSearchOptions {
   retryMaxDelayMs?: number;
 }
 
+export type Scoring = "embedded" | "bm25";
+
 export interface ResolvedOptions {
   name: string;
+  scoring: Scoring;
   nodes: string[];
   /** Node URLs with any password replaced by `****`, for logs and errors. */
   maskedNodes: string[];
@@ -131,8 +140,12 @@ export function resolveOptions(options: OpenSearchOptions = {}): ResolvedOptions
     throw optionError("refreshInterval", refreshInterval, 'expected a time such as "1s", "500ms" or "30s", or "-1" to refresh only when asked');
   }
 
+  const scoring = options.scoring ?? "embedded";
+  if (scoring !== "embedded" && scoring !== "bm25") throw optionError("scoring", scoring, 'expected "embedded" or "bm25"');
+
   return {
     name: options.name ?? INTEGRATION_NAME,
+    scoring,
     nodes,
     maskedNodes: nodes.map(maskUrl),
     auth,

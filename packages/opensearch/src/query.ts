@@ -16,8 +16,8 @@ import {
   type SearchResult,
 } from "@bridge/core";
 import { describe } from "./describe.js";
-import { DATE_COPIES } from "./mappings.js";
-import { MAX_RESULT_WINDOW } from "./options.js";
+import { DATE_COPIES, DISTINCT_SUBFIELD } from "./mappings.js";
+import { MAX_RESULT_WINDOW, type Scoring } from "./options.js";
 import { distinctWords } from "./text.js";
 
 const DEFAULT_PAGE_SIZE = 10;
@@ -369,15 +369,21 @@ const LONG_MIN = "-9223372036854775808";
 const LONG_SENTINEL_ABS = 9.2e18;
 
 /** Builds the OpenSearch request body of a plan. */
-export function buildSearchBody(plan: SearchPlan, searchTimeoutMs: number): Record<string, unknown> {
-  const must = (plan.terms ?? []).map((term) => ({
-    multi_match: {
-      query: term,
-      type: "most_fields",
-      fields: plan.fields.map(({ field, boost }) => (boost === 1 ? field : `${field}^${boost}`)),
-      ...(plan.fuzziness === undefined ? {} : { fuzziness: plan.fuzziness }),
-    },
-  }));
+export function buildSearchBody(plan: SearchPlan, searchTimeoutMs: number, scoring: Scoring): Record<string, unknown> {
+  // Each term must match in at least one field; its scores over the fields add up, as in the embedded search.
+  const termClauses = (subfield: string | undefined) =>
+    (plan.terms ?? []).map((term) => ({
+      multi_match: {
+        query: term,
+        type: "most_fields",
+        fields: plan.fields.map(({ field, boost }) => {
+          const path = subfield === undefined ? field : `${field}.${subfield}`;
+          return boost === 1 ? path : `${path}^${boost}`;
+        }),
+        ...(plan.fuzziness === undefined ? {} : { fuzziness: plan.fuzziness }),
+      },
+    }));
+  const must = termClauses(scoring === "embedded" ? DISTINCT_SUBFIELD : undefined);
 
   let query: Record<string, unknown>;
   if (plan.matchesNothing || (plan.terms !== null && plan.terms.length === 0)) query = { match_none: {} };
@@ -417,6 +423,8 @@ export function buildSearchBody(plan: SearchPlan, searchTimeoutMs: number): Reco
       pre_tags: ["<em>"],
       post_tags: ["</em>"],
       encoder: "html",
+      // The main fields keep repeated words, so every occurrence is marked.
+      highlight_query: { bool: { should: termClauses(undefined) } },
       fields: Object.fromEntries(plan.fields.map(({ field }) => [field, { number_of_fragments: 5, fragment_size: 200 }])),
     };
   }

@@ -219,7 +219,7 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
       }
       const state = await registry.require(query.index);
       const plan = planSearch(state.meta.definition, query, options.maxResults, errorContext());
-      const body = buildSearchBody(plan, options.searchTimeoutMs);
+      const body = buildSearchBody(plan, options.searchTimeoutMs, options.scoring);
 
       const response = await onIndex(query.index, `search index "${query.index}"`, (client) =>
         client.search({ index: state.names.alias, body } as never, { requestTimeout: options.searchTimeoutMs + 1_000 }),
@@ -250,7 +250,7 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
 
       const terms = distinctWords(prefix);
       if (terms.length === 0) return [];
-      const body = buildAutocompleteBody(field, field === indexedField, terms, prefix, limit, options.searchTimeoutMs);
+      const body = buildAutocompleteBody(field, field === indexedField, terms, prefix, limit, options.searchTimeoutMs, options.scoring);
       const response = await onIndex(index, `autocomplete on search index "${index}"`, (client) =>
         client.search({ index: state.names.alias, body } as never, { requestTimeout: options.searchTimeoutMs + 1_000 }),
       );
