@@ -30,7 +30,6 @@ import {
   type Lease,
   type Logger,
   type PublishBatchItem,
-  type PublishOptions,
   type QueueCapabilities,
   type QueueRole,
   type QueueStats,
@@ -206,21 +205,17 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
     await connection.publish({ exchange: taskNames.jobsExchange, routingKey: job.task, content, options: publishProperties(job), role: "queue" });
   }
 
-  async function publishCard<P>(task: string, payload: P, publishOptions: PublishOptions | undefined): Promise<JobCard<P>> {
-    const tenantId = currentTenantId();
-    assertOpen(tenantId);
-    const job = createJobCard(task, payload, publishOptions, tenantId);
-    const content = encode(job);
-
+  /** Sends a new card, or returns the job already published under its idempotency key. */
+  async function publishCard<P>(job: JobCard<P>, content: Buffer): Promise<JobCard<P>> {
     if (job.idempotencyKey === undefined) {
       await route(job, content);
       return job;
     }
-    const result = await idempotency.publishOnce(job.tenantId, task, job.idempotencyKey, async () => {
+    const result = await idempotency.publishOnce(job.tenantId, job.task, job.idempotencyKey, async () => {
       await route(job, content);
       return job;
     });
-    if (result.duplicate) logger().debug("publish skipped: idempotency key already used", { task, jobId: result.job.id, tenantId: job.tenantId });
+    if (result.duplicate) logger().debug("publish skipped: idempotency key already used", { task: job.task, jobId: result.job.id, tenantId: job.tenantId });
     return result.job as JobCard<P>;
   }
 
@@ -518,26 +513,30 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
     capabilities,
     names,
 
-    publish(task, payload, publishOptions) {
-      return publishCard(task, payload, publishOptions);
+    async publish(task, payload, publishOptions) {
+      const tenantId = currentTenantId();
+      assertOpen(tenantId);
+      const job = createJobCard(task, payload, publishOptions, tenantId);
+      return publishCard(job, encode(job));
     },
 
     async publishBatch(items: PublishBatchItem[]) {
       if (!Array.isArray(items)) {
         throw new ValidationError(`publishBatch expects an array of { task, payload, options }, got ${JSON.stringify(items)}.`, { role: "queue" });
       }
-      // Validate every card before sending any, so a bad item rejects the whole batch.
+      // Build and check every card before sending any, so a bad item rejects the whole batch.
       const tenantId = currentTenantId();
       assertOpen(tenantId);
-      for (const [index, item] of items.entries()) {
+      const prepared = items.map((item, index) => {
         try {
-          encode(createJobCard(item.task, item.payload, item.options, tenantId));
+          const job = createJobCard(item.task, item.payload, item.options, tenantId);
+          return { job, content: encode(job) };
         } catch (error) {
           if (error instanceof BridgeError) error.message = `publishBatch item ${index}: ${error.message}`;
           throw error;
         }
-      }
-      return Promise.all(items.map((item) => publishCard(item.task, item.payload, item.options)));
+      });
+      return Promise.all(prepared.map(({ job, content }) => publishCard(job, content)));
     },
 
     async fetchBatch<P>(task: string, fetchOptions: FetchOptions): Promise<Lease<P>[]> {
@@ -668,7 +667,7 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
         let inFlight = 0;
         for (const entry of leases.values()) if (entry.job.task === task) inFlight += 1;
         for (const consumer of consumers) if (consumer.task === task) inFlight += consumer.inFlight;
-        // NOTE: inFlight counts only deliveries delivery by this process; AMQP reports no unacked count to clients.
+        // NOTE: inFlight counts only deliveries this process holds unacked; AMQP reports no unacked count to clients.
         return { task, depth: work.messageCount + delayed, inFlight, delayed, dead: dead.messageCount, consumers: work.consumerCount };
       });
     },

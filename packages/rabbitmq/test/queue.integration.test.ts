@@ -60,6 +60,21 @@ describeWithRabbitMQ("rabbitmq queue", () => {
     expect(isBridgeError(big, "VALIDATION_FAILED")).toBe(true);
   });
 
+  it("bad batch item rejects the whole batch", async () => {
+    const { queue } = await startQueue();
+    const error = await queue
+      .publishBatch([
+        { task: "job", payload: { n: 1 } },
+        { task: "job", payload: { n: 2 }, options: { priority: 12 } },
+      ])
+      .catch((caught: unknown) => caught);
+
+    expect(isBridgeError(error, "VALIDATION_FAILED")).toBe(true);
+    expect((error as Error).message).toContain("publishBatch item 1");
+    expect((error as Error).message).toContain("12");
+    expect((await queue.stats("job")).depth).toBe(0);
+  });
+
   it("dead letters carry reason headers", async () => {
     const { queue, prefix, integration } = await startQueue();
     const card = await runWithTenant("shop-1", () => queue.publish("job", { sku: "4984700" }, { maxAttempts: 1 }));
