@@ -3,7 +3,7 @@
 // made while the broker is away. Its reconnect loop declares the topology
 // again and resumes every consumer before the outbox is sent.
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
-import type { Logger, RoleName } from "@bridge/core";
+import { computeBackoffMs, type Logger, type RoleName } from "@bridge/core";
 import { maskUrl, rabbitError, type ResolvedOptions } from "./options.js";
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "reconnecting" | "closed";
@@ -335,9 +335,10 @@ export class AmqpConnection {
 
   private scheduleReconnect(): void {
     if (this.state !== "reconnecting") return;
-    const attempt = this.reconnectAttempts;
-    const base = Math.min(this.options.reconnectMaxDelayMs, this.options.reconnectInitialDelayMs * 2 ** attempt);
-    const delayMs = Math.round(base * (0.8 + Math.random() * 0.4));
+    const delayMs = computeBackoffMs(this.reconnectAttempts + 1, {
+      baseMs: this.options.reconnectInitialDelayMs,
+      maxMs: Math.max(this.options.reconnectMaxDelayMs, this.options.reconnectInitialDelayMs),
+    });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectAttempts += 1;
       this.connecting = this.open()
