@@ -64,6 +64,7 @@ export class AmqpConnection {
   private readonly outbox: OutboxEntry[] = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
+  private waiters: Array<{ resolve(): void; reject(): void }> = [];
   /** Publishes sent and not yet confirmed or failed. */
   private unconfirmed = 0;
 
@@ -104,17 +105,8 @@ export class AmqpConnection {
   async ready(role?: RoleName): Promise<ChannelModel> {
     if (this.state === "connected" && this.model) return this.model;
     if (this.state === "closed" || this.state === "idle") throw this.closedError(role);
-    await new Promise<void>((resolve, reject) => {
-      const check = setInterval(() => {
-        if (this.state === "connected") {
-          clearInterval(check);
-          resolve();
-        } else if (this.state === "closed") {
-          clearInterval(check);
-          reject(this.closedError(role));
-        }
-      }, 20);
-    });
+    // Woken by open() once connected, or by close() when the connection ends for good.
+    await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject: () => reject(this.closedError(role)) }));
     if (!this.model) throw this.closedError(role);
     return this.model;
   }
@@ -195,6 +187,7 @@ export class AmqpConnection {
     const previous = this.state;
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
+    for (const waiter of this.waiters.splice(0)) waiter.reject();
     const left = this.outbox.splice(0);
     if (left.length > 0) {
       this.logger.error("RabbitMQ connection closed with publishes still in the outbox; they were not sent", { count: left.length });
@@ -243,6 +236,7 @@ export class AmqpConnection {
     model.on("close", (error?: Error) => this.onConnectionClosed(model, error));
 
     this.state = "connected";
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
     this.flushOutbox();
   }
 
