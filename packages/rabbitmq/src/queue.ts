@@ -412,6 +412,12 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
         }
       });
       await channel.prefetch(this.prefetch);
+      if (this.stopped || (this.channel && this.live.value)) {
+        // A reconnect hook subscribed while this call was opening its channel; keep one consumer only.
+        live.value = false;
+        await channel.close().catch(() => undefined);
+        return;
+      }
       this.channel = channel;
       this.live = live;
       const isLive = () => live.value;
