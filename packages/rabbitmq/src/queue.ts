@@ -10,6 +10,7 @@ import {
   computeBackoffMs,
   createHandlerTimeoutError,
   createJobCard,
+  currentContext,
   currentTenantId,
   decideFailure,
   runWithTenant,
@@ -72,6 +73,27 @@ interface UnackedDelivery {
   /** False once the channel closed: the broker has requeued the message, so it must not be acked. */
   isLive(): boolean;
   names: TaskQueueNames;
+}
+
+/** A job whose handler is running in a consumer. */
+interface RunningJob {
+  job: JobCard;
+  controller: AbortController;
+  /** Epoch ms after which the sweep aborts the handler. */
+  deadline: number;
+  reject: ((error: unknown) => void) | undefined;
+}
+
+/**
+ * Runs `fn` in the job's tenant. When the current context already is exactly
+ * that tenant (no correlation id or actor), it calls `fn` directly: the
+ * handler sees the same context, and a process that never set a tenant keeps
+ * AsyncLocalStorage's promise hooks off.
+ */
+function runInTenant<T>(tenantId: string, fn: () => T): T {
+  const context = currentContext();
+  if (context.tenantId === tenantId && context.correlationId === undefined && context.actor === undefined) return fn();
+  return runWithTenant(tenantId, fn);
 }
 
 interface LeaseEntry extends UnackedDelivery {
@@ -378,6 +400,9 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
     private running = 0;
     private stopped = false;
     private readonly idle = new Set<() => void>();
+    private readonly runningJobs = new Set<RunningJob>();
+    private sweepTimer: NodeJS.Timeout | undefined;
+    private sweepMs = Number.POSITIVE_INFINITY;
     private readonly taskNames: TaskQueueNames;
     readonly hook: ConnectionHook;
 
@@ -462,28 +487,51 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
       if (job === null) return;
 
       const current = job;
-      const controller = new AbortController();
-      let timer: NodeJS.Timeout | undefined;
+      const running: RunningJob = { job: current, controller: new AbortController(), deadline: Date.now() + current.timeoutMs, reject: undefined };
+      this.watch(running);
       try {
-        // One promise settles on the handler's result or on the timeout, whichever comes first.
+        // Settles on the handler's result, or on the timeout when the sweep calls running.reject first.
         await new Promise<void>((resolve, reject) => {
-          timer = setTimeout(() => {
-            const error = createHandlerTimeoutError(current);
-            controller.abort(error);
-            reject(error);
-          }, current.timeoutMs);
-          Promise.resolve(runWithTenant(current.tenantId, () => this.handler(current, controller.signal))).then(resolve, reject);
+          running.reject = reject;
+          Promise.resolve(runInTenant(current.tenantId, () => this.handler(current, running.controller.signal))).then(resolve, reject);
         });
-        clearTimeout(timer);
+        this.runningJobs.delete(running);
         ack(delivery);
       } catch (error) {
-        clearTimeout(timer);
+        this.runningJobs.delete(running);
         try {
           await settleFailure(delivery, current, error);
         } catch (settleError) {
           logger().error("could not retry or dead-letter a failed job; requeued it", { task: this.task, jobId: current.id, error: errorMessage(settleError) });
           requeue(delivery);
         }
+      }
+    }
+
+    /**
+     * Tracks a running job for the timeout sweep. One interval per consumer
+     * replaces a timer per job, which cost more than the rest of the consume path.
+     * A handler times out between `timeoutMs` and `timeoutMs` plus the sweep
+     * interval (a tenth of the shortest timeout seen, 10 ms to 1 s).
+     */
+    private watch(running: RunningJob): void {
+      this.runningJobs.add(running);
+      const sweepMs = Math.min(1_000, Math.max(10, Math.floor(running.job.timeoutMs / 10)));
+      if (this.sweepTimer !== undefined && sweepMs >= this.sweepMs) return;
+      clearInterval(this.sweepTimer);
+      this.sweepMs = sweepMs;
+      this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
+      this.sweepTimer.unref?.();
+    }
+
+    private sweep(): void {
+      const now = Date.now();
+      for (const running of this.runningJobs) {
+        if (running.deadline > now) continue;
+        this.runningJobs.delete(running);
+        const error = createHandlerTimeoutError(running.job);
+        running.controller.abort(error);
+        running.reject?.(error);
       }
     }
 
@@ -507,6 +555,7 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
           this.idle.add(done);
         });
       }
+      clearInterval(this.sweepTimer);
       if (channel && this.live.value) {
         this.live.value = false;
         // Closing the channel cancels the consumer and requeues whatever is still unacked.

@@ -1,6 +1,6 @@
 // Queue cases that only RabbitMQ has: the outbox while the broker is away,
 // dead-letter headers, quorum queues, payload limits and masked passwords.
-import { isBridgeError, runWithTenant, type JobCard } from "@bridge/core";
+import { currentTenantId, isBridgeError, runWithTenant, type JobCard } from "@bridge/core";
 import { connect } from "amqplib";
 import { afterEach, expect, it } from "vitest";
 import { DEAD_LETTER_HEADERS, rabbitmq } from "../src/index.js";
@@ -120,6 +120,40 @@ describeWithRabbitMQ("rabbitmq queue", () => {
     expect(letters.map((letter) => letter.reason)).toEqual(["invalid-job-card", "invalid-job-card"]);
     expect(letters.some((letter) => /UTF-8/.test(letter.error?.message ?? "")), "the bad bytes are named").toBe(true);
     expect(letters.some((letter) => /tenantId: Required/.test(letter.error?.message ?? "")), "the missing fields are named").toBe(true);
+    await consumer.stop();
+  });
+
+  it("handler timeout aborts and dead-letters", async () => {
+    const { queue } = await startQueue();
+    const aborted: string[] = [];
+    const consumer = queue.consume("job", async (job, signal) => {
+      await new Promise<void>((resolve) => {
+        signal.addEventListener("abort", () => {
+          aborted.push(job.id);
+          resolve();
+        });
+      });
+    });
+    const card = await queue.publish("job", { n: 1 }, { timeoutMs: 100, maxAttempts: 1 });
+
+    await waitFor(async () => (await queue.stats("job")).dead === 1);
+    expect(aborted).toEqual([card.id]);
+    const [letter] = await queue.listDeadLetters("job");
+    expect(letter?.reason).toBe("handler-timeout");
+    expect(letter?.error?.message).toContain("timed out after 100 ms");
+    await consumer.stop();
+  });
+
+  it("handler runs in the job's tenant without context", async () => {
+    const { queue } = await startQueue();
+    const seen: string[] = [];
+    const consumer = queue.consume("job", async () => {
+      seen.push(currentTenantId());
+    });
+    await queue.publish("job", { n: 1 });
+    await queue.publish("job", { n: 2 }, { tenantId: "shop-2" });
+    await waitFor(() => seen.length === 2);
+    expect(seen.sort()).toEqual(["default", "shop-2"]);
     await consumer.stop();
   });
 
