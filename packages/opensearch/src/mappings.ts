@@ -11,6 +11,9 @@ import { WORD_SEPARATOR_PATTERN } from "./text.js";
  * Object that holds an epoch-millisecond copy of each date field. Dates are
  * queried there, and it is left out of `_source`, so hits return each date
  * exactly as it was indexed, in whatever form the embedded search accepts.
+ * The copies are longs rather than dates: Bridge converts every date value
+ * itself, and OpenSearch's date parser rejects the Long.MIN_VALUE that
+ * stands for a missing value in a descending `search_after`.
  */
 export const DATE_COPIES = "bridge__date";
 /**
@@ -161,7 +164,7 @@ export function buildMappings(definition: IndexDefinition): Mapping {
     const tunedMapping = tuned[field];
     const tunedType = tunedMapping === undefined ? undefined : TUNED_TYPE[tunedMapping.type as string];
     properties[field] = tunedType === type ? withoutLenience(tunedMapping!) : fieldMapping(type);
-    if (type === "date") dates[field] = { type: "date", format: "epoch_millis" };
+    if (type === "date") dates[field] = { type: "long" };
   }
 
   const autocompleteField = autocompleteFieldOf(definition);

@@ -46,8 +46,6 @@ export const CAPABILITIES: SearchCapabilities = {
 const DEFAULT_AUTOCOMPLETE_LIMIT = 10;
 /** Hits per request while collecting every shape that contains a point. */
 const SHAPES_PAGE_SIZE = 500;
-/** A bulk of at least this many documents logs its progress after each chunk. */
-const LARGE_BULK = 5_000;
 /** Failures listed in the message of a reindex that did not swap. */
 const FAILURES_IN_MESSAGE = 3;
 
@@ -145,7 +143,8 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
 
       const done = Math.min(start + options.bulkSize, documents.length);
       onProgress?.(done, documents.length);
-      if (documents.length >= LARGE_BULK) {
+      // A bulk of several chunks logs its progress after each one.
+      if (documents.length > options.bulkSize) {
         connection.logger.info("bulk index progress", { index: state.index, tenantId: currentTenantId(), done, total: documents.length, failed: result.failed.length });
       }
     }

@@ -78,17 +78,58 @@ export function loadUsStateZones(options: { warehouses?: readonly ZoneWarehouse[
  */
 function rewind(geometry: GeoShape): GeoShape {
   const polygon = (rings: Ring[]): Ring[] => rings.map((ring, position) => orient(ring, position === 0));
-  if (geometry.type === "Polygon") return { type: "Polygon", coordinates: polygon(geometry.coordinates) };
-  return { type: "MultiPolygon", coordinates: geometry.coordinates.map(polygon) };
+  if (geometry.type === "Polygon") return { type: "Polygon", coordinates: polygon(geometry.coordinates.map(clean)) };
+  // Quantization collapses a few tiny islands into rings without area, which OpenSearch rejects.
+  const polygons = geometry.coordinates
+    .map((rings) => rings.map(clean))
+    .filter((rings) => rings[0] !== undefined && rings[0].length >= 4 && doubledArea(rings[0]) !== 0);
+  return { type: "MultiPolygon", coordinates: polygons.map(polygon) };
 }
 
-function orient(ring: Ring, counterclockwise: boolean): Ring {
-  let doubledArea = 0;
+/**
+ * Removes what quantization leaves in a few rings and OpenSearch rejects:
+ * repeated consecutive positions, and spikes that go to a point and straight
+ * back (A, B, A), which count as self-intersections.
+ */
+function clean(ring: Ring): Ring {
+  const open = ring.slice(0, -1);
+  let changed = true;
+  while (changed && open.length >= 3) {
+    changed = false;
+    for (let i = 0; i < open.length && open.length >= 3; i++) {
+      const previous = open[(i - 1 + open.length) % open.length]!;
+      const current = open[i]!;
+      const next = open[(i + 1) % open.length]!;
+      if (samePosition(current, next)) {
+        open.splice(i, 1);
+        changed = true;
+      } else if (samePosition(previous, next)) {
+        // Drops the spike's tip and one copy of its base.
+        open.splice(i, 1);
+        open.splice(i % open.length, 1);
+        changed = true;
+      }
+    }
+  }
+  return open.length === 0 ? [] : [...open, [...open[0]!]];
+}
+
+function samePosition(a: number[], b: number[]): boolean {
+  return a[0] === b[0] && a[1] === b[1];
+}
+
+/** Twice the signed area of a closed ring (shoelace formula): positive when counterclockwise. */
+function doubledArea(ring: Ring): number {
+  let area = 0;
   for (let i = 0; i < ring.length - 1; i++) {
     const [x1, y1] = ring[i]!;
     const [x2, y2] = ring[i + 1]!;
-    doubledArea += x1! * y2! - x2! * y1!;
+    area += x1! * y2! - x2! * y1!;
   }
-  const isCounterclockwise = doubledArea > 0;
+  return area;
+}
+
+function orient(ring: Ring, counterclockwise: boolean): Ring {
+  const isCounterclockwise = doubledArea(ring) > 0;
   return isCounterclockwise === counterclockwise ? ring : [...ring].reverse();
 }
