@@ -80,7 +80,7 @@ describe("planSearch", () => {
       { text: "   " },
       { text: "iphone case", fuzzy: true, highlight: true },
       { filters: [{ field: "brand", in: [] }] },
-      { filters: [{ field: "released", gte: "2024-01-01", lt: Date.UTC(2025, 0, 1) }] },
+      { filters: [{ field: "released", gte: "2024-01-01" as unknown as number, lt: Date.UTC(2025, 0, 1) }] },
       { sort: [{ field: "price", order: "desc" }, { field: "brand", order: "asc" }], searchAfter: [null, null, "id-1"] },
       { geo: { field: "location", polygon: [{ lat: 1, lon: 1 }, { lat: 2, lon: 2 }, { lat: 1, lon: 2 }] } },
     ];
@@ -127,7 +127,7 @@ describe("buildSearchBody", () => {
           { field: "brand", eq: "Apple" },
           { field: "brand", in: ["Apple", "Samsung"] },
           { field: "price", gt: 100, lte: 500 },
-          { field: "released", gte: "2024-01-01T00:00:00Z" },
+          { field: "released", gte: "2024-01-01T00:00:00Z" as unknown as number },
         ],
       }),
       5_000,

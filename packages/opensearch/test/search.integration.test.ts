@@ -155,7 +155,10 @@ describeWithService("opensearch", "opensearch search role", () => {
       expect((await search.bulkIndex("items", documents)).failed).toEqual([]);
       await search.refresh("items");
 
-      const in2024 = await search.search({ index: "items", filters: [{ field: "released", gte: "2024-01-01T00:00:00Z", lt: "2025-01-01T00:00:00Z" }] });
+      // SearchFilter types range bounds as numbers; date fields also take ISO 8601 strings, as in the embedded search.
+      const from = "2024-01-01T00:00:00Z" as unknown as number;
+      const to = "2025-01-01T00:00:00Z" as unknown as number;
+      const in2024 = await search.search({ index: "items", filters: [{ field: "released", gte: from, lt: to }] });
       expect(in2024.hits.map((hit) => hit.id).sort()).toEqual(["iso", "loose"]);
       const loose = in2024.hits.find((hit) => hit.id === "loose");
       expect(loose?.document.released, "the document comes back as indexed").toBe("March 5, 2024 12:00 UTC");
