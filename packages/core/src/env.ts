@@ -3,15 +3,30 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { z } from "zod";
-import { ConfigError, ProviderNotInstalledError, ROLE_NAMES, type ConfigProblem, type RoleName } from "./errors.js";
+import { ConfigError, ProviderNotInstalledError, ROLE_NAMES, type ConfigProblem, type MissingProvider, type RoleName } from "./errors.js";
 import type { Integration, ProviderPackage } from "./integration.js";
 import { LOG_LEVELS, type LogLevel } from "./roles/logs.js";
 import { createBridge, EMBEDDED, type Bridge, type BridgeOptions, type RoleAssignments } from "./registry.js";
 
+/** Providers published by Bridge for each role, used in messages; third-party `@bridge/<name>` packages load too. */
+export const KNOWN_PROVIDERS: Readonly<Record<RoleName, readonly string[]>> = {
+  queue: ["embedded", "kafka", "rabbitmq"],
+  logs: ["embedded", "kafka", "rabbitmq", "mongodb"],
+  notifications: ["embedded", "kafka", "rabbitmq"],
+  data: ["embedded", "mongodb"],
+  search: ["embedded", "opensearch"],
+  email: ["embedded", "mailgun", "twilio"],
+  sms: ["embedded", "twilio"],
+  secrets: ["embedded", "google-secret-manager"],
+  crypto: ["embedded", "crypto"],
+  ai: ["openai"],
+  catalog: ["medusa", "strapi"],
+};
+
 const providerName = z
   .string()
   .trim()
-  .regex(/^[a-z][a-z0-9-]*$/, "expected a provider name in lower case, such as embedded, kafka or rabbitmq");
+  .regex(/^[a-z][a-z0-9-]*$/, "expected a provider name in lower case letters, digits and dashes");
 
 const providerList = z
   .string()
@@ -23,21 +38,30 @@ const booleanFlag = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "expected true or false" })
   .transform((value) => value === "true" || value === "1" || value === "yes");
 
-const positiveInt = z.coerce.number({ message: "expected a whole number" }).int("expected a whole number").positive("expected a number above 0");
+const positiveMs = z.coerce
+  .number({ message: "expected a whole number of milliseconds" })
+  .int("expected a whole number of milliseconds")
+  .positive("expected a number of milliseconds above 0");
 
 /** Core's own variables. Each provider package validates its own next to these. */
+const roleProvider = (role: RoleName) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[a-z][a-z0-9-]*$/, `expected a provider name in lower case, such as ${KNOWN_PROVIDERS[role].join(", ")}`);
+
 export const coreEnvSchema = z.object({
-  BRIDGE_QUEUE: providerName.optional(),
+  BRIDGE_QUEUE: roleProvider("queue").optional(),
   BRIDGE_LOGS: providerList.optional(),
-  BRIDGE_NOTIFICATIONS: providerName.optional(),
-  BRIDGE_DATA: providerName.optional(),
-  BRIDGE_SEARCH: providerName.optional(),
-  BRIDGE_EMAIL: providerName.optional(),
-  BRIDGE_SMS: providerName.optional(),
-  BRIDGE_SECRETS: providerName.optional(),
-  BRIDGE_CRYPTO: providerName.optional(),
-  BRIDGE_AI: providerName.optional(),
-  BRIDGE_CATALOG: providerName.optional(),
+  BRIDGE_NOTIFICATIONS: roleProvider("notifications").optional(),
+  BRIDGE_DATA: roleProvider("data").optional(),
+  BRIDGE_SEARCH: roleProvider("search").optional(),
+  BRIDGE_EMAIL: roleProvider("email").optional(),
+  BRIDGE_SMS: roleProvider("sms").optional(),
+  BRIDGE_SECRETS: roleProvider("secrets").optional(),
+  BRIDGE_CRYPTO: roleProvider("crypto").optional(),
+  BRIDGE_AI: roleProvider("ai").optional(),
+  BRIDGE_CATALOG: roleProvider("catalog").optional(),
   BRIDGE_LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], { message: `expected one of ${LOG_LEVELS.join(", ")}` }).default("info"),
   BRIDGE_LOG_REDACT: z
     .string()
@@ -46,7 +70,7 @@ export const coreEnvSchema = z.object({
   BRIDGE_LOG_STDERR: booleanFlag.default("true"),
   BRIDGE_OUTBOX_DIR: z.string().min(1, "expected a folder path").optional(),
   BRIDGE_DOTENV_PATH: z.string().min(1, "expected a file path").optional(),
-  BRIDGE_DRAIN_MS: positiveInt.default(10_000),
+  BRIDGE_DRAIN_MS: positiveMs.default(10_000),
 });
 
 export type CoreEnv = z.output<typeof coreEnvSchema>;
@@ -87,7 +111,7 @@ export async function createBridgeFromEnv(env: Record<string, string | undefined
   const rawAssignments = readAssignments(env);
 
   const names = [...new Set(Object.values(rawAssignments).flat())].filter((name) => name !== EMBEDDED && providerName.safeParse(name).success);
-  const loaded = await loadProviders(names, rawAssignments, options);
+  const { loaded, missing } = await loadProviders(names, rawAssignments, options);
 
   const integrations: Integration[] = [];
   for (const provider of loaded) {
@@ -99,6 +123,7 @@ export async function createBridgeFromEnv(env: Record<string, string | undefined
     }
     integrations.push(provider.fromEnv(parsed.data));
   }
+  if (missing.length > 0) throw new ProviderNotInstalledError(missing, problems);
   if (problems.length > 0 || !core.success) throw new ConfigError(problems);
 
   const config = core.data;
@@ -135,26 +160,30 @@ function readAssignments(env: Record<string, string | undefined>): Record<string
   return result;
 }
 
-async function loadProviders(names: string[], assignments: Record<string, string[]>, options: FromEnvOptions): Promise<ProviderPackage[]> {
-  const missing: Array<{ provider: string; packageName: string; variable: string }> = [];
+async function loadProviders(
+  names: string[],
+  assignments: Record<string, string[]>,
+  options: FromEnvOptions,
+): Promise<{ loaded: ProviderPackage[]; missing: MissingProvider[] }> {
+  const missing: MissingProvider[] = [];
   const loaded: ProviderPackage[] = [];
   for (const name of names) {
     const packageName = `@bridge/${name}`;
     const variable = Object.entries(assignments).find(([, list]) => list.includes(name))?.[0] ?? "BRIDGE_*";
+    const role = (Object.keys(ROLE_VARIABLES) as RoleName[]).find((candidate) => ROLE_VARIABLES[candidate] === variable);
     let module: unknown;
     try {
       module = options.loadProvider ? await options.loadProvider(packageName) : await importFrom(packageName, options.resolveFrom ?? process.cwd());
     } catch (error) {
       if (isModuleNotFound(error, packageName)) {
-        missing.push({ provider: name, packageName, variable });
+        missing.push({ provider: name, packageName, variable, known: role ? KNOWN_PROVIDERS[role] : [] });
         continue;
       }
       throw error;
     }
     loaded.push(extractProvider(module, packageName));
   }
-  if (missing.length > 0) throw new ProviderNotInstalledError(missing);
-  return loaded;
+  return { loaded, missing };
 }
 
 /** Imports the ESM entry of a package as installed next to `folder`, so providers share the app's copy of core. */
@@ -204,9 +233,18 @@ function zodProblems(error: z.ZodError, env: Record<string, string | undefined>,
   });
 }
 
-/** Hides secrets in a variable's value: the whole value for secret names, the password part of URLs. */
+/**
+ * Hides secrets in a variable's value. Connection strings keep their shape
+ * so a typo stays visible, with the password and query values masked; other
+ * secret variables are masked whole.
+ */
 export function maskValue(variable: string, value: string | undefined, secrets: Set<string> = new Set()): string | undefined {
   if (value === undefined) return undefined;
+  if (CONNECTION_NAME.test(variable)) {
+    return value.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, "$1****@").replace(/([?&][^=&#\s]+=)[^&#\s]*/g, "$1****");
+  }
   if (secrets.has(variable) || SECRET_NAME.test(variable)) return "****";
   return value.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, "$1****@");
 }
+
+const CONNECTION_NAME = /_(URL|URI|NODE|NODES|BROKERS)$/;

@@ -142,18 +142,41 @@ export interface ConfigProblem {
   message: string;
 }
 
+export interface MissingProvider {
+  provider: string;
+  packageName: string;
+  /** The variable that named it, such as BRIDGE_QUEUE. */
+  variable: string;
+  /** Providers Bridge publishes for that role, to catch a misspelled name. */
+  known: readonly string[];
+}
+
+/**
+ * A provider named in the environment whose package is not installed. Other
+ * configuration problems found in the same pass are listed with it.
+ */
 export class ProviderNotInstalledError extends BridgeError {
   readonly packages: string[];
-  /** `missing` maps each provider name to the variable that named it, such as BRIDGE_QUEUE. */
-  constructor(missing: Array<{ provider: string; packageName: string; variable: string }>) {
-    const names = missing.map((m) => `${m.packageName} (named by ${m.variable}=${m.provider})`).join(", ");
+  readonly problems: ConfigProblem[];
+  constructor(missing: MissingProvider[], otherProblems: ConfigProblem[] = []) {
     const packages = [...new Set(missing.map((m) => m.packageName))];
-    super(`Provider package not installed: ${names}. Run: pnpm add ${packages.join(" ")}`, {
-      code: "PROVIDER_NOT_INSTALLED",
-      integration: missing[0]?.provider,
-      details: { missing },
+    const lines = missing.map((m) => {
+      const known = m.known.length > 0 ? `; Bridge providers for this role: ${m.known.join(", ")}` : "";
+      return `  - ${m.variable}=${m.provider}: package ${m.packageName} is not installed${known}`;
     });
+    const others = otherProblems.map(
+      (p) => `  - ${p.variable}: ${p.message} (got ${p.value === undefined ? "nothing" : JSON.stringify(p.value)})`,
+    );
+    super(
+      `Invalid configuration, ${lines.length + others.length} problem(s):\n${[...lines, ...others].join("\n")}\n` +
+        `Install the missing provider package with: pnpm add ${packages.join(" ")} (or fix the provider name if it is misspelled)`,
+      { code: "PROVIDER_NOT_INSTALLED", integration: missing[0]?.provider, details: { missing, problems: otherProblems } },
+    );
     this.packages = packages;
+    this.problems = [
+      ...missing.map((m) => ({ variable: m.variable, value: m.provider, message: `package ${m.packageName} is not installed` })),
+      ...otherProblems,
+    ];
   }
 }
 

@@ -87,6 +87,17 @@ describe("createBridgeFromEnv", () => {
     expect((error as Error).message).toContain("BRIDGE_QUEUE=kafka");
   });
 
+  it("lists a missing package with every other problem", async () => {
+    const error = (await createBridgeFromEnv({ BRIDGE_QUEUE: "nosuch", BRIDGE_LOG_LEVEL: "loud", BRIDGE_DRAIN_MS: "-1" }, { loadProvider: loadFake }).catch(
+      (e: unknown) => e,
+    )) as ProviderNotInstalledError;
+
+    expect(error).toBeInstanceOf(ProviderNotInstalledError);
+    expect(error.problems.map((p) => p.variable).sort()).toEqual(["BRIDGE_DRAIN_MS", "BRIDGE_LOG_LEVEL", "BRIDGE_QUEUE"]);
+    expect(error.message).toContain("Bridge providers for this role: embedded, kafka, rabbitmq");
+    expect(error.message).toContain("milliseconds");
+  });
+
   it("resolves real packages from the working directory and reports absent ones", async () => {
     const error = await createBridgeFromEnv({ BRIDGE_SEARCH: "nosuchprovider" }, { resolveFrom: tmpdir() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderNotInstalledError);
@@ -99,5 +110,14 @@ describe("maskValue", () => {
     expect(maskValue("MAILGUN_API_KEY", "key-123")).toBe("****");
     expect(maskValue("RABBITMQ_URL", "amqp://bridge:s3cret@127.0.0.1:5672/shop")).toBe("amqp://bridge:****@127.0.0.1:5672/shop");
     expect(maskValue("KAFKA_BROKERS", "127.0.0.1:9092")).toBe("127.0.0.1:9092");
+  });
+
+  it("keeps a declared-secret URL readable", () => {
+    const secrets = new Set(["RABBITMQ_URL"]);
+    expect(maskValue("RABBITMQ_URL", "notaurl", secrets)).toBe("notaurl");
+    expect(maskValue("RABBITMQ_URL", "amqps://app:pw@127.0.0.1/shop?token=abc&heartbeat=5", secrets)).toBe(
+      "amqps://app:****@127.0.0.1/shop?token=****&heartbeat=****",
+    );
+    expect(maskValue("RABBITMQ_PASSWORD", "pw", new Set(["RABBITMQ_PASSWORD"]))).toBe("****");
   });
 });
