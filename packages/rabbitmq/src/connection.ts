@@ -214,43 +214,47 @@ export class AmqpConnection {
       clientProperties: { connection_name: `bridge:${this.options.name}` },
       ...(this.options.tls ?? {}),
     });
-    try {
-      const channels: ConfirmChannel[] = [];
-      for (let i = 0; i < this.options.channelPoolSize; i++) channels.push(await this.openPublishChannel(model));
-      this.generation += 1;
-      this.model = model;
-      this.publishChannels = channels;
-      this.adminChannel = undefined;
-      for (const hook of [...this.hooks]) await hook.onConnect(model);
-    } catch (error) {
-      this.model = undefined;
-      await model.close().catch(() => undefined);
-      throw error;
-    }
-
+    // Listeners go on first: an 'error' event without a listener would crash the process.
+    let lostDuringSetup = false;
     model.on("error", (error: Error) => {
       this.lastError = maskUrl(error.message);
     });
     model.on("blocked", (reason: string) => this.logger.warn("RabbitMQ blocked publishing on this connection", { reason }));
     model.on("unblocked", () => this.logger.info("RabbitMQ unblocked publishing on this connection"));
-    model.on("close", (error?: Error) => this.onConnectionClosed(model, error));
+    model.on("close", (error?: Error) => {
+      if (this.state === "connected") this.onConnectionClosed(model, error);
+      else lostDuringSetup = true;
+    });
+
+    try {
+      const channels: ConfirmChannel[] = [];
+      for (let i = 0; i < this.options.channelPoolSize; i++) channels.push(await this.openPublishChannel(model, i));
+      this.generation += 1;
+      this.model = model;
+      this.publishChannels = channels;
+      this.adminChannel = undefined;
+      for (const hook of [...this.hooks]) await hook.onConnect(model);
+      if (lostDuringSetup) throw new Error("the connection closed while the topology was being declared");
+    } catch (error) {
+      this.model = undefined;
+      this.publishChannels = [];
+      await model.close().catch(() => undefined);
+      throw error;
+    }
 
     this.state = "connected";
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
     this.flushOutbox();
   }
 
-  private async openPublishChannel(model: ChannelModel): Promise<ConfirmChannel> {
+  private async openPublishChannel(model: ChannelModel, index: number): Promise<ConfirmChannel> {
     const channel = await model.createConfirmChannel();
     channel.on("error", (error: Error) => this.logger.warn("RabbitMQ publish channel closed by an error", { error: error.message }));
     channel.on("close", () => {
       // A channel-level error (not a lost connection) closes only this channel: replace it in the pool.
-      const index = this.publishChannels.indexOf(channel);
-      if (index < 0 || this.model !== model || this.state !== "connected") return;
-      model
-        .createConfirmChannel()
+      if (this.publishChannels[index] !== channel || this.model !== model || this.state !== "connected") return;
+      this.openPublishChannel(model, index)
         .then((fresh) => {
-          fresh.on("error", (error: Error) => this.logger.warn("RabbitMQ publish channel closed by an error", { error: error.message }));
           if (this.model === model) this.publishChannels[index] = fresh;
         })
         .catch((error: unknown) => this.logger.warn("could not reopen a RabbitMQ publish channel", { error: errorMessage(error) }));

@@ -13,6 +13,7 @@ import {
   currentContext,
   currentTenantId,
   decideFailure,
+  isBridgeError,
   runWithTenant,
   serializeError,
   validateFailOptions,
@@ -126,13 +127,21 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
 
   const hook: ConnectionHook = {
     async onConnect(model: ChannelModel) {
-      if (declared.size === 0) return;
-      const channel = await model.createChannel();
-      try {
-        for (const task of declared.keys()) await declareTask(channel, names(task), task, options.quorumQueues);
-      } finally {
-        await channel.close().catch(() => undefined);
+      let channel: Channel | undefined;
+      for (const task of [...declared.keys()]) {
+        try {
+          channel ??= await model.createChannel();
+          await declareTask(channel, names(task), task, options.quorumQueues);
+        } catch (error) {
+          if (!isBridgeError(error, "CONFLICT")) throw error;
+          // A queue changed while the connection was down must not block the reconnect: the next publish to the task declares it again and reports the error.
+          declared.delete(task);
+          ready.delete(task);
+          channel = undefined;
+          logger().error("could not declare a task's queues again after reconnecting", { task, error: errorMessage(error) });
+        }
       }
+      await channel?.close().catch(() => undefined);
     },
     onDisconnect() {
       if (leaseChannel) leaseChannel.live = false;

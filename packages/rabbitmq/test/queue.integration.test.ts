@@ -264,6 +264,29 @@ describeWithRabbitMQ("rabbitmq queue", () => {
     await waitFor(async () => (await queue.stats("job")).depth === 2);
   });
 
+  it("changed queue does not block reconnect", async () => {
+    const proxy = await startBrokerProxy();
+    cleanups.push(() => proxy.close());
+    const { integration, queue, prefix, lines } = await startQueue({ url: proxy.url, reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 }, ["job", "other"]);
+    await queue.publish("job", { n: 1 });
+
+    // While Bridge is away, an operator re-creates the work queue as a quorum queue.
+    await proxy.cut();
+    const raw = await connect(RABBITMQ_URL);
+    const channel = await raw.createChannel();
+    await channel.deleteQueue(`${prefix}.job`);
+    await channel.assertQueue(`${prefix}.job`, { durable: true, arguments: { "x-queue-type": "quorum" } });
+    await raw.close();
+    await proxy.restore();
+
+    await waitFor(async () => (await integration.health()).status === "up");
+    expect(lines.some((line) => line.includes("could not declare a task's queues again"))).toBe(true);
+    const other = await queue.publish("other", { n: 2 });
+    expect(other.task).toBe("other");
+    const error = await queue.publish("job", { n: 3 }).catch((caught: unknown) => caught);
+    expect(isBridgeError(error, "CONFLICT")).toBe(true);
+  });
+
   it("consumer resumes after connection loss", async () => {
     const proxy = await startBrokerProxy();
     cleanups.push(() => proxy.close());
