@@ -30,7 +30,7 @@ export class BrokerSubscription {
     private readonly spec: SubscriptionSpec,
   ) {
     this.hook = {
-      onConnect: (model) => this.open(model),
+      onConnect: (model) => this.reopen(model),
       onDisconnect: () => {
         this.live.value = false;
         this.channel = undefined;
@@ -41,6 +41,24 @@ export class BrokerSubscription {
   async start(): Promise<void> {
     await this.open();
     this.connection.addHook(this.hook);
+  }
+
+  /**
+   * Subscribes again on a new connection. A channel-level refusal (the queue
+   * was re-created with other arguments, or is exclusive to another
+   * connection) is logged and retried later instead of failing the reconnect
+   * of every role.
+   */
+  private async reopen(model: ChannelModel): Promise<void> {
+    try {
+      await this.open(model);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== "number" || code < 403 || code > 406) throw error;
+      this.connection.logger.error("could not subscribe again after reconnecting; retrying once in 5 s", { subscription: this.spec.label, error: errorMessage(error) });
+      const retry = setTimeout(() => void this.open().catch((again: unknown) => this.connection.logger.error("RabbitMQ subscription is still not active; close it and subscribe again", { subscription: this.spec.label, error: errorMessage(again) })), 5_000);
+      retry.unref?.();
+    }
   }
 
   private async open(model?: ChannelModel): Promise<void> {
