@@ -106,7 +106,7 @@ export function createQueue(connection: AmqpConnection, options: ResolvedOptions
   const defaultLeaseMs = queueOptions.leaseMs ?? DEFAULT_LEASE_MS;
   const backoff = { baseMs: queueOptions.backoffBaseMs ?? 1_000, maxMs: queueOptions.backoffMaxMs ?? 300_000 };
   const capabilities: QueueCapabilities = {
-    // Quorum queues on RabbitMQ 3.x ignore message priority (4.x has only two levels), so only classic queues declare it.
+    // Quorum queues on RabbitMQ 3.x ignore message priority (4.0 added two levels, 4.3 x-max-priority), so only classic queues declare it.
     priority: !options.quorumQueues,
     delay: true,
     orderingByKey: false,
