@@ -188,8 +188,13 @@ describeWithRabbitMQ("rabbitmq queue", () => {
     expect(queue.capabilities.priority).toBe(false);
 
     const card = await queue.publish("job", { n: 1 }, { priority: 9 });
-    const [lease] = await queue.fetchBatch("job", { max: 1, waitMs: 2_000 });
-    expect(lease?.job.id).toBe(card.id);
+    const [first] = await queue.fetchBatch("job", { max: 1, waitMs: 2_000 });
+    expect(first?.job.id).toBe(card.id);
+    const retry = await queue.fail(first!, new Error("gateway timed out"), { delayMs: 20 });
+    expect(retry.action).toBe("retry");
+
+    const [lease] = await queue.fetchBatch("job", { max: 1, waitMs: 3_000 });
+    expect(lease?.job.attempts).toBe(2);
     const outcome = await queue.fail(lease!, new Error("declined"), { retryable: false });
     expect(outcome.action).toBe("dead");
     expect((await queue.listDeadLetters("job")).map((letter) => letter.id)).toEqual([card.id]);
