@@ -70,10 +70,6 @@ export class AmqpConnection {
 
   constructor(private readonly options: ResolvedOptions) {}
 
-  get outboxLength(): number {
-    return this.outbox.length;
-  }
-
   addHook(hook: ConnectionHook): void {
     this.hooks.add(hook);
   }
@@ -187,6 +183,8 @@ export class AmqpConnection {
     const previous = this.state;
     this.state = "closed";
     clearTimeout(this.reconnectTimer);
+    // A reconnect attempt in progress sees the closed state, closes its own connection and gives up.
+    await this.connecting?.catch(() => undefined);
     for (const waiter of this.waiters.splice(0)) waiter.reject();
     const left = this.outbox.splice(0);
     if (left.length > 0) {
@@ -235,6 +233,7 @@ export class AmqpConnection {
       this.adminChannel = undefined;
       for (const hook of [...this.hooks]) await hook.onConnect(model);
       if (lostDuringSetup) throw new Error("the connection closed while the topology was being declared");
+      if (this.state === "closed") throw new Error("close() was called while the connection was being opened");
     } catch (error) {
       this.model = undefined;
       this.publishChannels = [];
