@@ -43,6 +43,8 @@ export interface OpenSearchOptions {
   requestTimeoutMs?: number;
   /** Documents per bulk request. Default 500. */
   bulkSize?: number;
+  /** Bulk requests of one `bulkIndex` in flight at once. Default 2. */
+  bulkConcurrency?: number;
   /** Retries of a request rejected with 429 or 503, or that could not reach the node. Default 5. */
   retries?: number;
   /** Delay before the first retry, in ms; it doubles with jitter up to `retryMaxDelayMs`. Default 100. */
@@ -70,6 +72,7 @@ export interface ResolvedOptions {
   searchTimeoutMs: number;
   requestTimeoutMs: number;
   bulkSize: number;
+  bulkConcurrency: number;
   retries: number;
   retryInitialDelayMs: number;
   retryMaxDelayMs: number;
@@ -159,6 +162,7 @@ export function resolveOptions(options: OpenSearchOptions = {}): ResolvedOptions
     searchTimeoutMs: wholeNumber("searchTimeoutMs", options.searchTimeoutMs, 5_000, 1, 600_000),
     requestTimeoutMs: wholeNumber("requestTimeoutMs", options.requestTimeoutMs, 30_000, 1, 600_000),
     bulkSize: wholeNumber("bulkSize", options.bulkSize, 500, 1, 10_000),
+    bulkConcurrency: wholeNumber("bulkConcurrency", options.bulkConcurrency, 2, 1, 16),
     retries: wholeNumber("retries", options.retries, 5, 0, 20),
     retryInitialDelayMs: wholeNumber("retryInitialDelayMs", options.retryInitialDelayMs, 100, 0, 60_000),
     retryMaxDelayMs: wholeNumber("retryMaxDelayMs", options.retryMaxDelayMs, 5_000, 0, 600_000),

@@ -20,7 +20,7 @@ import {
   type SearchRole,
 } from "@bridge/core";
 import { buildAutocompleteBody, suggestValues } from "./autocomplete.js";
-import { indexChunk, type BulkItem, type BulkResponseBody } from "./bulk.js";
+import { bulkIndexDocuments } from "./bulk.js";
 import type { OpenSearchConnection } from "./connection.js";
 import { describe } from "./describe.js";
 import { checkSchemaOf, prepareDocument, serializeSource } from "./documents.js";
@@ -96,65 +96,8 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
     }
   }
 
-  /** Indexes documents into `target` in chunks; `requireAlias` makes writes fail instead of creating an index when the alias is gone. */
-  async function bulkInto(
-    state: IndexState,
-    target: string,
-    requireAlias: boolean,
-    documents: unknown[],
-    onProgress: ((done: number, total: number) => void) | undefined,
-  ): Promise<BulkIndexResult> {
-    const definition = state.meta.definition;
-    const schema = checkSchemaOf(definition);
-    const result: BulkIndexResult = { indexed: 0, failed: [] };
-
-    for (let start = 0; start < documents.length; start += options.bulkSize) {
-      const chunk = documents.slice(start, start + options.bulkSize);
-      const items: BulkItem[] = [];
-      chunk.forEach((document, offset) => {
-        const position = start + offset;
-        const prepared = prepareDocument(definition, schema, document);
-        if (!prepared.ok) {
-          result.failed.push({ id: prepared.id, index: position, message: prepared.message });
-          return;
-        }
-        const serialized = serializeSource(prepared.id, prepared.source);
-        if (!serialized.ok) {
-          result.failed.push({ id: prepared.id, index: position, message: serialized.message });
-          return;
-        }
-        const action = JSON.stringify({ index: { _index: target, _id: prepared.id } });
-        items.push({ position, id: prepared.id, lines: `${action}\n${serialized.json}\n` });
-      });
-
-      if (items.length > 0) {
-        const client = connection.client;
-        const send = async (body: string) =>
-          (await client.bulk({ body, ...(requireAlias ? { require_alias: true } : {}) } as never)).body as BulkResponseBody;
-        let chunkResult;
-        try {
-          chunkResult = await connection.track(indexChunk(items, send, connection.bulkPolicy));
-        } catch (error) {
-          throw connection.translate(error, `bulk index into search index "${state.index}" (documents ${start} to ${start + chunk.length - 1})`);
-        }
-        result.indexed += chunkResult.indexed;
-        result.failed.push(...chunkResult.failed);
-      }
-
-      const done = Math.min(start + options.bulkSize, documents.length);
-      onProgress?.(done, documents.length);
-      // A bulk of several chunks logs its progress after each one.
-      if (documents.length > options.bulkSize) {
-        connection.logger.info("bulk index progress", { index: state.index, tenantId: currentTenantId(), done, total: documents.length, failed: result.failed.length });
-      }
-    }
-
-    result.failed.sort((a, b) => a.index - b.index);
-    for (const failure of result.failed.slice(0, FAILURES_IN_MESSAGE)) {
-      connection.logger.warn("document not indexed", { index: state.index, tenantId: currentTenantId(), id: failure.id, position: failure.index, reason: failure.message });
-    }
-    return result;
-  }
+  const bulkInto = (state: IndexState, target: string, requireAlias: boolean, documents: unknown[], onProgress?: (done: number, total: number) => void) =>
+    bulkIndexDocuments(connection, state, { target, requireAlias, documents, onProgress });
 
   const role: OpenSearchSearch = {
     capabilities: CAPABILITIES,
