@@ -7,7 +7,7 @@ import { DEFAULT_DELAY_LEVELS_MS, taskQueueNames } from "../src/index.js";
 /** Same variable and default as the testkit's reachability check. */
 export const RABBITMQ_URL = process.env.RABBITMQ_URL?.trim() || "amqp://guest:guest@127.0.0.1:5672";
 
-/** A describe block that runs only when the local RabbitMQ is reachable (and fails under BRIDGE_REQUIRE_SERVICES=1). */
+/** Registers a describe block that runs only when the local RabbitMQ is reachable (and fails under BRIDGE_REQUIRE_SERVICES=1). */
 export function describeWithRabbitMQ(title: string, body: () => void): void {
   describeWithService("rabbitmq", title, () => body());
 }

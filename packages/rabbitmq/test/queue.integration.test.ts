@@ -258,14 +258,14 @@ describeWithRabbitMQ("rabbitmq queue", () => {
 
     await proxy.cut();
     await waitFor(async () => (await integration.health()).status === "degraded");
-    const kept = [queue.publish("job", { n: 1 }), queue.publish("job", { n: 2 })];
+    const queued = [queue.publish("job", { n: 1 }), queue.publish("job", { n: 2 })];
     const error = await queue.publish("job", { n: 3 }).catch((caught: unknown) => caught);
     expect(isBridgeError(error, "OUTBOX_FULL")).toBe(true);
     expect((error as Error).message).toContain("RABBITMQ_OUTBOX_SIZE");
     expect((error as Error).message).not.toContain("guest:guest");
 
     await proxy.restore();
-    await Promise.all(kept);
+    await Promise.all(queued);
     await waitFor(async () => (await queue.stats("job")).depth === 2);
   });
 
