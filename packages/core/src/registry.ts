@@ -188,6 +188,8 @@ export function createBridge(options: BridgeOptions = {}): Bridge {
       state = "stopping";
       log.info("bridge stopping", { drainMs: deadlineMs });
       await Promise.allSettled(workers.map((worker) => worker.stop({ drainMs: deadlineMs })));
+      // Sinks of providers (a RabbitMQ exchange, a MongoDB collection) close with their integration.
+      await logs.flush();
       // Stop in reverse start order so the embedded fallbacks outlive the providers that may log into them.
       for (const integration of [...integrations.values()].reverse()) {
         try {
