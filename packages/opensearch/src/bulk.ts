@@ -91,6 +91,8 @@ export interface BulkTarget {
   requireAlias: boolean;
   documents: unknown[];
   onProgress?: (done: number, total: number) => void;
+  /** Each request returns once a periodic refresh made its documents visible. */
+  waitForRefresh?: boolean;
 }
 
 /**
@@ -107,7 +109,13 @@ export async function bulkIndexDocuments(connection: OpenSearchConnection, state
   const tenantId = currentTenantId();
   const client = connection.client;
   const send = async (body: string) =>
-    (await client.bulk({ body, ...(bulk.requireAlias ? { require_alias: true } : {}) } as never)).body as BulkResponseBody;
+    (
+      await client.bulk({
+        body,
+        ...(bulk.requireAlias ? { require_alias: true } : {}),
+        ...(bulk.waitForRefresh ? { refresh: "wait_for" } : {}),
+      } as never)
+    ).body as BulkResponseBody;
 
   let done = 0;
   const indexChunkAt = async (start: number): Promise<void> => {

@@ -61,6 +61,10 @@ export const envSchema = z
       .regex(REFRESH_INTERVAL, 'expected a time such as "1s", "500ms" or "30s", or "-1" to refresh only when asked')
       .default("1s"),
     OPENSEARCH_INDEX_PREFIX: indexName.default("bridge"),
+    OPENSEARCH_WRITE_REFRESH: z
+      .enum(["true", "false", "wait_for"], { message: 'expected true (visible when the call returns), wait_for (at the next periodic refresh) or false (after the refresh interval)' })
+      .default("true")
+      .transform((value) => (value === "wait_for" ? "wait_for" : value === "true")),
     OPENSEARCH_SCORING: z.enum(["embedded", "bm25"], { message: 'expected "embedded" (rank like the embedded search) or "bm25" (OpenSearch\'s own ranking)' }).default("embedded"),
   })
   .passthrough()
@@ -72,6 +76,13 @@ export const envSchema = z
         code: z.ZodIssueCode.custom,
         path: [hasUser ? "OPENSEARCH_AUTH_PASSWORD" : "OPENSEARCH_AUTH_USERNAME"],
         message: "required when the other of OPENSEARCH_AUTH_USERNAME and OPENSEARCH_AUTH_PASSWORD is set (user name and password go together)",
+      });
+    }
+    if (env.OPENSEARCH_WRITE_REFRESH === "wait_for" && env.OPENSEARCH_REFRESH_INTERVAL === "-1") {
+      context.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ["OPENSEARCH_WRITE_REFRESH"],
+        message: "expected true or false while OPENSEARCH_REFRESH_INTERVAL is -1: with no periodic refresh, wait_for would wait forever",
       });
     }
   });
@@ -97,5 +108,6 @@ export function optionsFromEnv(env: OpenSearchEnv): OpenSearchOptions {
     bulkSize: env.OPENSEARCH_BULK_SIZE,
     refreshInterval: env.OPENSEARCH_REFRESH_INTERVAL,
     scoring: env.OPENSEARCH_SCORING,
+    writeRefresh: env.OPENSEARCH_WRITE_REFRESH,
   };
 }

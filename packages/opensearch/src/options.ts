@@ -35,6 +35,14 @@ export interface OpenSearchOptions {
    * BM25, which is faster on large indexes. Default `"embedded"`.
    */
   scoring?: Scoring;
+  /**
+   * When writes become visible to search. `true`: when `index`, `delete` or
+   * `bulkIndex` returns, as in the embedded search (a refresh per single write,
+   * one per bulk call). `"wait_for"`: calls wait for the next periodic
+   * refresh. `false`: after the refresh interval or `refresh()`, the fastest
+   * for large imports. Default `true`.
+   */
+  writeRefresh?: WriteRefresh;
   /** Largest `pageSize` of a search and `limit` of an autocomplete. Default 100. */
   maxResults?: number;
   /** Time limit of a search on the server and of its HTTP request, in ms. Default 5,000. */
@@ -54,10 +62,12 @@ export interface OpenSearchOptions {
 }
 
 export type Scoring = "embedded" | "bm25";
+export type WriteRefresh = boolean | "wait_for";
 
 export interface ResolvedOptions {
   name: string;
   scoring: Scoring;
+  writeRefresh: WriteRefresh;
   nodes: string[];
   /** Node URLs with any password replaced by `****`, for logs and errors. */
   maskedNodes: string[];
@@ -146,9 +156,18 @@ export function resolveOptions(options: OpenSearchOptions = {}): ResolvedOptions
   const scoring = options.scoring ?? "embedded";
   if (scoring !== "embedded" && scoring !== "bm25") throw optionError("scoring", scoring, 'expected "embedded" or "bm25"');
 
+  const writeRefresh = options.writeRefresh ?? true;
+  if (writeRefresh !== true && writeRefresh !== false && writeRefresh !== "wait_for") {
+    throw optionError("writeRefresh", writeRefresh, 'expected true, false or "wait_for"');
+  }
+  if (writeRefresh === "wait_for" && refreshInterval === "-1") {
+    throw optionError("writeRefresh", writeRefresh, 'expected true or false while refreshInterval is "-1": with no periodic refresh, "wait_for" would wait forever');
+  }
+
   return {
     name: options.name ?? INTEGRATION_NAME,
     scoring,
+    writeRefresh,
     nodes,
     maskedNodes: nodes.map(maskUrl),
     auth,

@@ -96,9 +96,6 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
     }
   }
 
-  const bulkInto = (state: IndexState, target: string, requireAlias: boolean, documents: unknown[], onProgress?: (done: number, total: number) => void) =>
-    bulkIndexDocuments(connection, state, { target, requireAlias, documents, onProgress });
-
   const role: OpenSearchSearch = {
     capabilities: CAPABILITIES,
 
@@ -128,7 +125,7 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
       if (!serialized.ok) throw new ValidationError(serialized.message, errorContext({ index, id: prepared.id }));
 
       await onIndex(index, `index document "${prepared.id}" into search index "${index}"`, (client) =>
-        client.index({ index: state.names.alias, id: prepared.id, body: serialized.json, require_alias: true } as never),
+        client.index({ index: state.names.alias, id: prepared.id, body: serialized.json, require_alias: true, refresh: options.writeRefresh } as never),
       );
     },
 
@@ -137,7 +134,18 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
       if (!Array.isArray(documents)) {
         throw new ValidationError(`bulkIndex on index "${index}" takes an array of documents, got ${describe(documents)}`, errorContext({ index }));
       }
-      return bulkInto(state, state.names.alias, true, documents, bulkOptions.onProgress);
+      const result = await bulkIndexDocuments(connection, state, {
+        target: state.names.alias,
+        requireAlias: true,
+        documents,
+        onProgress: bulkOptions.onProgress,
+        waitForRefresh: options.writeRefresh === "wait_for",
+      });
+      // One refresh for the whole call rather than one per chunk.
+      if (options.writeRefresh === true && result.indexed > 0) {
+        await onIndex(index, `refresh search index "${index}" after a bulk`, (client) => client.indices.refresh({ index: state.names.alias } as never));
+      }
+      return result;
     },
 
     async delete(index, id) {
@@ -145,7 +153,7 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
       // No document can have such an id, and an empty one would change the request path.
       if (typeof id !== "string" || id.length === 0 || id.length > 512) return false;
       const response = await onIndex(index, `delete document "${id}" from search index "${index}"`, (client) =>
-        client.delete({ index: state.names.alias, id } as never, { ignore: [404] }),
+        client.delete({ index: state.names.alias, id, refresh: options.writeRefresh } as never, { ignore: [404] }),
       );
       const body = response.body as { result?: string; error?: unknown };
       if (body.error !== undefined) {
@@ -277,7 +285,8 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
 
       let result: BulkIndexResult;
       try {
-        result = await bulkInto(state, next, false, documents, reindexOptions.onProgress);
+        // Straight into the new index, which has no alias yet and no periodic refresh.
+        result = await bulkIndexDocuments(connection, state, { target: next, requireAlias: false, documents, onProgress: reindexOptions.onProgress });
         if (result.failed.length > 0 && reindexOptions.allowFailures !== true) {
           const sample = result.failed.slice(0, FAILURES_IN_MESSAGE).map((failure) => failure.message).join("; ");
           throw new ValidationError(

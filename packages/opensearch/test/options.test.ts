@@ -18,6 +18,7 @@ describe("resolveOptions", () => {
     expect(resolved.searchTimeoutMs).toBe(5_000);
     expect(resolved.bulkSize).toBe(500);
     expect(resolved.scoring).toBe("embedded");
+    expect(resolved.writeRefresh).toBe(true);
   });
 
   it("builds the node from host, port and protocol", () => {
@@ -46,6 +47,8 @@ describe("resolveOptions", () => {
     ["bulkSize", { bulkSize: 1.5 }, "whole number"],
     ["scoring", { scoring: "tf-idf" as "bm25" }, '"embedded" or "bm25"'],
     ["auth", { auth: { username: "", password: "x" } }, "non-empty username"],
+    ["writeRefresh", { writeRefresh: "yes" as unknown as boolean }, '"wait_for"'],
+    ["writeRefresh", { writeRefresh: "wait_for", refreshInterval: "-1" }, "wait forever"],
   ];
 
   for (const [option, options, expected] of BAD_OPTIONS) {
@@ -87,6 +90,8 @@ describe("envSchema", () => {
     expect(parsed.OPENSEARCH_INDEX_REPLICAS).toBe(1);
     expect(parsed.OPENSEARCH_SEARCH_TIMEOUT).toBe(5_000);
     expect(parsed.OPENSEARCH_REFRESH_INTERVAL).toBe("1s");
+    expect(parsed.OPENSEARCH_WRITE_REFRESH).toBe(true);
+    expect(envSchema.parse({ OPENSEARCH_WRITE_REFRESH: "false" }).OPENSEARCH_WRITE_REFRESH).toBe(false);
   });
 
   it("reads every variable", () => {
@@ -101,10 +106,12 @@ describe("envSchema", () => {
       OPENSEARCH_MAX_RESULTS: "250",
       OPENSEARCH_SEARCH_TIMEOUT: "750ms",
       OPENSEARCH_BULK_SIZE: "1000",
-      OPENSEARCH_REFRESH_INTERVAL: "-1",
+      OPENSEARCH_REFRESH_INTERVAL: "30s",
       OPENSEARCH_INDEX_PREFIX: "shop",
       OPENSEARCH_SCORING: "bm25",
+      OPENSEARCH_WRITE_REFRESH: "wait_for",
     });
+    expect(parsed.OPENSEARCH_WRITE_REFRESH).toBe("wait_for");
     expect(parsed.OPENSEARCH_NODE).toEqual(["http://a:9200", "http://b:9200"]);
     expect(parsed.OPENSEARCH_SEARCH_TIMEOUT).toBe(750);
     expect(parsed.OPENSEARCH_INDEX_SHARDS).toBe(3);
@@ -131,6 +138,7 @@ describe("envSchema", () => {
       OPENSEARCH_BULK_SIZE: "0",
       OPENSEARCH_INDEX_PREFIX: "Shop",
       OPENSEARCH_SCORING: "random",
+      OPENSEARCH_WRITE_REFRESH: "always",
     };
     let caught: unknown;
     try {
@@ -151,10 +159,17 @@ describe("envSchema", () => {
         "OPENSEARCH_PORT",
         "OPENSEARCH_SCORING",
         "OPENSEARCH_SEARCH_TIMEOUT",
+        "OPENSEARCH_WRITE_REFRESH",
       ].sort(),
     );
     expect((caught as Error).message).not.toContain("hunter2");
     for (const problem of problems) expect(problem.message, `message for ${problem.variable}`).toMatch(/expected|required/);
+  });
+
+  it("rejects wait_for without a periodic refresh", () => {
+    const parsed = envSchema.safeParse({ OPENSEARCH_WRITE_REFRESH: "wait_for", OPENSEARCH_REFRESH_INTERVAL: "-1" });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.path).toEqual(["OPENSEARCH_WRITE_REFRESH"]);
   });
 
   it("needs user name and password together", async () => {

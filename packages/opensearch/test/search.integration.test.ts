@@ -337,6 +337,42 @@ describeWithService("opensearch", "opensearch search role", () => {
     });
   });
 
+  it("makes writes visible when the call returns, by default", async () => {
+    const { search } = await start();
+    await runWithTenant("t", async () => {
+      await search.ensureIndex(ITEMS);
+      await search.index("items", { id: "1", title: "Walnut desk" });
+      expect((await search.search({ index: "items", text: "walnut" })).total).toBe(1);
+      await search.bulkIndex("items", [{ id: "2", title: "Walnut shelf" }, { id: "3", title: "Oak shelf" }]);
+      expect((await search.search({ index: "items", text: "walnut" })).total).toBe(2);
+      await search.delete("items", "1");
+      expect((await search.search({ index: "items", text: "walnut" })).total).toBe(1);
+    });
+  });
+
+  it("leaves visibility to refresh() with writeRefresh false", async () => {
+    // No periodic refresh either, so nothing becomes visible by chance during the case.
+    const { search } = await start({ writeRefresh: false, refreshInterval: "-1" });
+    await runWithTenant("t", async () => {
+      await search.ensureIndex(ITEMS);
+      await search.bulkIndex("items", [{ id: "1", title: "Walnut desk" }]);
+      await search.index("items", { id: "2", title: "Walnut shelf" });
+      expect((await search.search({ index: "items", text: "walnut" })).total).toBe(0);
+      await search.refresh("items");
+      expect((await search.search({ index: "items", text: "walnut" })).total).toBe(2);
+    });
+  });
+
+  it("waits for the periodic refresh with writeRefresh wait_for", async () => {
+    const { search } = await start({ writeRefresh: "wait_for", refreshInterval: "200ms" });
+    await runWithTenant("t", async () => {
+      await search.ensureIndex(ITEMS);
+      await search.bulkIndex("items", [{ id: "1", title: "Walnut desk" }]);
+      await search.index("items", { id: "2", title: "Walnut shelf" });
+      expect((await search.search({ index: "items", text: "walnut" })).total).toBe(2);
+    });
+  });
+
   it("tells how to page past the result window", async () => {
     const { search } = await start();
     await runWithTenant("t", async () => {
