@@ -23,6 +23,12 @@ async function request(method: "GET" | "POST", url: string, payload?: unknown, h
   return { status: response.statusCode, body: response.json() as ErrorAnswer & Record<string, unknown> };
 }
 
+/** Sends a body exactly as given, with its own content type. */
+async function raw(method: "POST", url: string, contentType: string, payload: string) {
+  const response = await ctx.service.app.inject({ method, url, headers: { "content-type": contentType }, payload });
+  return { status: response.statusCode, body: response.json() as { error: { code: string; message: string; details?: unknown } } & Record<string, unknown> };
+}
+
 async function createQuote(): Promise<string> {
   const created = await request("POST", "/api/quotes", { customerId: "acme-retail" });
   expect(created.status).toBe(201);
@@ -136,11 +142,12 @@ describe("quote input", () => {
     expect(answer.body.error.message).toContain("body.email");
   });
 
-  it("rejects a body that is not JSON", async () => {
-    const response = await ctx.service.app.inject({ method: "POST", url: "/api/quotes", headers: { "content-type": "application/json" }, payload: "{customerId:" });
+  it("rejects an empty JSON body where fields are required", async () => {
+    const answer = await raw("POST", "/api/quotes", "application/json", "");
 
-    expect(response.statusCode).toBe(400);
-    expect(response.json().error.message).toMatch(/JSON/i);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("VALIDATION_FAILED");
+    expect(answer.body.error.message).toContain("body.customerId: is required");
   });
 
   // "SKU" stands for a real SKU of the slice, so only the quantity is wrong.
@@ -240,6 +247,105 @@ describe("quote input", () => {
 
     expect(answer.status).toBe(409);
     expect(answer.body.error.message).toContain("only draft or active");
+  });
+});
+
+describe("request bodies", () => {
+  it("accepts an empty JSON body on price, submit and confirm", async () => {
+    const id = await createQuote();
+    await request("POST", `/api/quotes/${id}/lines`, { sku: await inStockSku(), quantity: 1 });
+
+    for (const [action, status] of [["price", "active"], ["submit", "processing"], ["confirm", "confirmed"]] as const) {
+      const answer = await raw("POST", `/api/quotes/${id}/${action}`, "application/json", "");
+
+      expect(answer.body.error?.code, action).toBeUndefined();
+      expect(answer.status, action).toBe(200);
+      expect(answer.body.status, action).toBe(status);
+    }
+  });
+
+  it("accepts a body of {} on a route that takes none", async () => {
+    const answer = await raw("POST", "/api/quotes/no-such-quote/price", "application/json", "{}");
+
+    expect(answer.status).toBe(404);
+    expect(answer.body.error.code).toBe("NOT_FOUND");
+  });
+
+  it("names the position of invalid JSON and what to send", async () => {
+    const answer = await raw("POST", "/api/quotes", "application/json", "{customerId:");
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("INVALID_JSON");
+    expect(answer.body.error.message).toContain("Request body is not valid JSON");
+    expect(answer.body.error.message).toContain("at position 1");
+    expect(answer.body.error.message).toContain('{"customerId": "acme-retail"');
+    expect(answer.body.error.details).toEqual({ position: 1 });
+  });
+
+  it("shows the line example for invalid JSON on lines", async () => {
+    const id = await createQuote();
+
+    const answer = await raw("POST", `/api/quotes/${id}/lines`, "application/json; charset=utf-8", '{"sku": "1", "quantity": 2');
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("INVALID_JSON");
+    expect(answer.body.error.message).toContain('{"sku": "4984700", "quantity": 2}');
+  });
+
+  it("says a route without a body takes none", async () => {
+    const answer = await raw("POST", "/api/quotes/any-quote/submit", "application/json", "not json");
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("INVALID_JSON");
+    expect(answer.body.error.message).toContain("This route takes no body");
+  });
+
+  it("rejects a __proto__ key as invalid JSON", async () => {
+    const answer = await raw("POST", "/api/quotes", "application/json", '{"customerId": "acme", "__proto__": {"admin": true}}');
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe("INVALID_JSON");
+    expect(answer.body.error.message).toContain("__proto__");
+  });
+
+  it.each([
+    ["application/x-www-form-urlencoded", "customerId=acme"],
+    ["text/plain", '{"customerId": "acme"}'],
+    ["application/xml", "<quote/>"],
+  ])("rejects a %s body with 415", async (contentType, payload) => {
+    const answer = await raw("POST", "/api/quotes", contentType, payload);
+
+    expect(answer.status).toBe(415);
+    expect(answer.body.error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+    expect(answer.body.error.message).toContain(contentType);
+    expect(answer.body.error.message).toContain("content-type: application/json");
+  });
+
+  it("accepts an empty text/plain body on a route that takes none", async () => {
+    const answer = await raw("POST", "/api/quotes/no-such-quote/price", "text/plain", "");
+
+    expect(answer.status).toBe(404);
+    expect(answer.body.error.code).toBe("NOT_FOUND");
+  });
+
+  it("rejects a body over the limit with 413", async () => {
+    const answer = await raw("POST", "/api/quotes", "application/json", JSON.stringify({ customerId: "acme", note: "x".repeat(70 * 1024) }));
+
+    expect(answer.status).toBe(413);
+    expect(answer.body.error.code).toBe("PAYLOAD_TOO_LARGE");
+    expect(answer.body.error.message).toContain("65536 bytes");
+  });
+
+  it("never answers with a Fastify error code", async () => {
+    const answers = await Promise.all([
+      raw("POST", "/api/quotes", "application/json", "{"),
+      raw("POST", "/api/quotes", "application/json", ""),
+      raw("POST", "/api/quotes", "text/plain", "hello"),
+      raw("POST", "/api/quotes", "application/json", "x".repeat(70 * 1024)),
+      raw("POST", "/api/quotes/q1/confirm", "application/json", ""),
+    ]);
+
+    for (const answer of answers) expect(answer.body.error?.code ?? "").not.toMatch(/^FST_/);
   });
 });
 

@@ -2,6 +2,7 @@ import type { Bridge } from "@bridge/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ImportReport } from "../catalog/import.js";
 import { QuoteService, type QuoteServiceOptions } from "../orders/quotes.js";
+import { registerBodyParsers } from "./body.js";
 import { toHttpError } from "./errors.js";
 import { registerProductRoutes } from "./products.js";
 import { registerQuoteRoutes } from "./quotes.js";
@@ -27,13 +28,16 @@ export interface AppOptions {
 export function buildApp(options: AppOptions): FastifyInstance {
   const { bridge } = options;
   const log = bridge.logs.child({ source: "http" });
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimitBytes ?? 64 * 1024 });
+  const bodyLimitBytes = options.bodyLimitBytes ?? 64 * 1024;
+  const app = Fastify({ logger: false, bodyLimit: bodyLimitBytes });
+  registerBodyParsers(app);
 
   app.setErrorHandler((error, request, reply) => {
     const tenantHeader = request.headers["x-tenant-id"];
     const { status, body } = toHttpError(error, log, {
       method: request.method,
       url: request.url,
+      bodyLimitBytes,
       ...(typeof tenantHeader === "string" ? { tenantId: tenantHeader } : {}),
     });
     void reply.code(status).send(body);

@@ -25,7 +25,7 @@ const idParamsSchema = z.object({ id: quoteIdSchema });
 
 /** Registers the quote endpoints. Each response body is the engagement as stored. */
 export function registerQuoteRoutes(app: FastifyInstance, quotes: QuoteService): void {
-  app.post("/api/quotes", (request, reply) =>
+  app.post("/api/quotes", { config: { bodyExample: '{"customerId": "acme-retail", "email": "buyer@example.com"}' } }, (request, reply) =>
     inTenant(request, async () => {
       const body = parseRequest(createQuoteSchema, request.body, "body");
       const quote = await quotes.create(body);
@@ -40,7 +40,7 @@ export function registerQuoteRoutes(app: FastifyInstance, quotes: QuoteService):
     }),
   );
 
-  app.post("/api/quotes/:id/lines", (request, reply) =>
+  app.post("/api/quotes/:id/lines", { config: { bodyExample: '{"sku": "4984700", "quantity": 2}' } }, (request, reply) =>
     inTenant(request, async () => {
       const { id } = parseRequest(idParamsSchema, request.params, "params");
       const body = parseRequest(addLineSchema, request.body, "body");
