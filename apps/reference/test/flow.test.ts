@@ -225,17 +225,25 @@ describe("quote to order", () => {
     const priced = await call<Engagement>("POST", `/api/quotes/${id}/price`);
     expect(priced.status).toBe(200);
     expect(priced.body.status).toBe("active");
+    // Lines carry the price-list price for their quantity: the volume break for the bulk line, the list price for the single unit.
     const volumeUnit = Math.round((bulk.product.price.amountMinor * (100 - VOLUME_BREAK.percentOff)) / 100);
-    const contractFactor = 1 - CONTRACT_RULE.percentOffBasisPoints / 10_000;
     const [bulkLine, singleLine] = priced.body.lineItems;
-    // The contract rule applies on top of the volume break; a rounding step of one cent is allowed.
-    expect(Math.abs((bulkLine?.unitPrice?.amountMinor ?? 0) - volumeUnit * contractFactor)).toBeLessThanOrEqual(1);
-    expect(Math.abs((singleLine?.unitPrice?.amountMinor ?? 0) - single.product.price.amountMinor * contractFactor)).toBeLessThanOrEqual(1);
+    expect(bulkLine?.unitPrice?.amountMinor).toBe(volumeUnit);
+    expect(bulkLine?.total?.amountMinor).toBe(volumeUnit * VOLUME_BREAK.minQuantity);
+    expect(singleLine?.unitPrice?.amountMinor).toBe(single.product.price.amountMinor);
+    expect(singleLine?.total?.amountMinor).toBe(single.product.price.amountMinor);
+
+    // The contract rule is the only discount, shown once on the quote, and the numbers add up.
+    const pricing = priced.body.pricing;
+    if (pricing === null) throw new Error("the priced quote has no pricing");
     const lineTotals = (bulkLine?.total?.amountMinor ?? 0) + (singleLine?.total?.amountMinor ?? 0);
-    expect(priced.body.pricing?.totalMinor).toBe(lineTotals);
-    // The subtotal uses the price-list tier for each quantity; the discount is what the customer rule takes off.
-    expect(priced.body.pricing?.subtotalMinor).toBe(volumeUnit * VOLUME_BREAK.minQuantity + single.product.price.amountMinor);
-    expect(priced.body.pricing?.discountMinor).toBe((priced.body.pricing?.subtotalMinor ?? 0) - lineTotals);
+    expect(pricing.subtotalMinor).toBe(lineTotals);
+    expect(pricing.totalMinor).toBe(pricing.subtotalMinor - pricing.discountMinor + pricing.taxMinor);
+    // The rule rounds each unit price to the cent, so the discount may differ from 3% of the subtotal by half a cent per unit.
+    const units = VOLUME_BREAK.minQuantity + 1;
+    const contractShare = CONTRACT_RULE.percentOffBasisPoints / 10_000;
+    expect(pricing.discountMinor).toBeGreaterThan(0);
+    expect(Math.abs(pricing.discountMinor - pricing.subtotalMinor * contractShare)).toBeLessThanOrEqual(units / 2);
 
     const submitted = await call<Engagement>("POST", `/api/quotes/${id}/submit`);
     expect(submitted.status).toBe(200);
@@ -257,6 +265,12 @@ describe("quote to order", () => {
     expect(email.to).toEqual(["buyer@northwind.example.com"]);
     expect(email.subject).toContain(String(confirmed.body.attributes.orderNumber));
     expect(email.text).toContain(bulk.product.sku);
+    const amounts = emailAmounts(email.text ?? "");
+    expect(amounts.lines).toEqual([volumeUnit * VOLUME_BREAK.minQuantity, single.product.price.amountMinor]);
+    expect(amounts.subtotal).toBe(amounts.lines.reduce((sum, amount) => sum + amount, 0));
+    expect(amounts.discount).toBe(pricing.discountMinor);
+    expect(amounts.total).toBe(amounts.subtotal - amounts.discount + amounts.tax);
+    expect(amounts.total).toBe(confirmed.body.pricing?.totalMinor);
 
     // The job delivered again (a retry after a crash) finds the email's idempotency key and sends nothing.
     await runWithTenant("default", () => ctx.service.bridge.queue.publish(CONFIRMATION_TASK, { engagementId: id }));
@@ -273,3 +287,15 @@ describe("quote to order", () => {
     expect(stored.body.status).toBe("confirmed");
   });
 });
+
+/** Reads the amounts of a confirmation email in minor units; the discount comes back positive. */
+function emailAmounts(text: string): { lines: number[]; subtotal: number; discount: number; tax: number; total: number } {
+  const minor = (amount: string) => Math.round(Number(amount) * 100);
+  const field = (label: string) => {
+    const match = new RegExp(`^${label}: USD (-?[\\d.]+)$`, "m").exec(text);
+    if (match?.[1] === undefined) throw new Error(`the email has no ${label} line:\n${text}`);
+    return minor(match[1]);
+  };
+  const lines = [...text.matchAll(/^- .* each: USD ([\d.]+)$/gm)].map((match) => minor(match[1] ?? "NaN"));
+  return { lines, subtotal: field("Subtotal"), discount: -field("Discount"), tax: field("Tax"), total: field("Total") };
+}

@@ -72,24 +72,32 @@ export function defineConfirmationWorker(bridge: Bridge): Worker {
   });
 }
 
-function confirmationEmail(order: Engagement): { to: string; from: string; subject: string; text: string; tags: string[] } {
+/**
+ * Builds the confirmation email. Lines show the price-list price, and the
+ * totals read so that a customer can add them up: the line totals make the
+ * subtotal, and subtotal - discount + tax = total.
+ */
+export function confirmationEmail(order: Engagement): { to: string; from: string; subject: string; text: string; tags: string[] } {
   const orderNumber = typeof order.attributes.orderNumber === "string" ? order.attributes.orderNumber : order.id;
   const contact = typeof order.attributes.contactEmail === "string" ? order.attributes.contactEmail : fallbackContactEmail(order.customerId);
   const currency = order.pricing?.currency ?? "USD";
 
   const lines = order.lineItems.map((line) => {
-    const total = line.total === undefined ? "" : `  ${formatMoney(line.total.amountMinor, line.total.currency)}`;
-    return `- ${line.quantity} x ${line.title ?? line.sku} (SKU ${line.sku})${total}`;
+    const unit = line.unitPrice === undefined ? "" : ` at ${formatMoney(line.unitPrice.amountMinor, line.unitPrice.currency)} each`;
+    const total = line.total === undefined ? "" : `: ${formatMoney(line.total.amountMinor, line.total.currency)}`;
+    return `- ${line.quantity} x ${line.title ?? line.sku} (SKU ${line.sku})${unit}${total}`;
   });
-  const text = [
-    `Thank you for your order ${orderNumber}.`,
-    "",
-    ...lines,
-    "",
-    `Subtotal: ${formatMoney(order.pricing?.subtotalMinor ?? 0, currency)}`,
-    `Discount: ${formatMoney(order.pricing?.discountMinor ?? 0, currency)}`,
-    `Total: ${formatMoney(order.pricing?.totalMinor ?? 0, currency)}`,
-  ].join("\n");
+  const pricing = order.pricing;
+  const totals =
+    pricing === null
+      ? ["Prices: not yet priced"]
+      : [
+          `Subtotal: ${formatMoney(pricing.subtotalMinor, currency)}`,
+          `Discount: ${formatMoney(-pricing.discountMinor, currency)}`,
+          `Tax: ${formatMoney(pricing.taxMinor, currency)}`,
+          `Total: ${formatMoney(pricing.totalMinor, currency)}`,
+        ];
+  const text = [`Thank you for your order ${orderNumber}.`, "", ...lines, "", ...totals].join("\n");
 
   return { to: contact, from: ORDERS_FROM, subject: `Order ${orderNumber} confirmed`, text, tags: ["order-confirmation"] };
 }

@@ -10,6 +10,7 @@ import {
   type Engagement,
   type EngagementPricing,
   type LineItem,
+  type PriceQuote,
 } from "@bridge/core";
 import { CURRENCY } from "../catalog/jobs.js";
 import { PRODUCTS_INDEX, productDocument } from "../catalog/search-documents.js";
@@ -103,7 +104,13 @@ export class QuoteService {
     return updated;
   }
 
-  /** Prices every line for the quote's customer, stores the snapshot id and turns a draft active. */
+  /**
+   * Prices every line for the quote's customer, stores the snapshot id and
+   * turns a draft active. Lines carry the price-list price for their quantity
+   * (list price, or the volume break), and customer rules show up once, as
+   * the quote's discount: subtotal = sum of line totals, and
+   * total = subtotal - discount + tax.
+   */
   async price(id: string): Promise<Engagement> {
     const quote = await this.get(id);
     this.requireEditable(quote, "price");
@@ -118,23 +125,32 @@ export class QuoteService {
       quote.lineItems.map((line) => ({ sku: line.sku, quantity: line.quantity, customerId: quote.customerId, currency: CURRENCY })),
       { engagementId: id },
     );
+    if (snapshot.quotes.length !== quote.lineItems.length) {
+      throw new BridgeError(`Pricing quote "${id}" returned ${snapshot.quotes.length} prices for ${quote.lineItems.length} lines; price it again`, {
+        code: "INTERNAL",
+        role: "data",
+        details: { quoteId: id, snapshotId: snapshot.id },
+      });
+    }
     const lineItems = quote.lineItems.map((line, position): LineItem => {
-      const priced = snapshot.quotes[position];
-      if (priced === undefined) return line;
+      const priced = snapshot.quotes[position] as PriceQuote;
       return {
         ...line,
-        unitPrice: { amountMinor: priced.unitAmountMinor, currency: priced.currency },
-        total: { amountMinor: priced.totalMinor, currency: priced.currency },
+        unitPrice: { amountMinor: priced.baseUnitAmountMinor, currency: priced.currency },
+        total: { amountMinor: priced.baseUnitAmountMinor * priced.quantity, currency: priced.currency },
       };
     });
-    const subtotalMinor = snapshot.quotes.reduce((sum, priced) => sum + priced.baseUnitAmountMinor * priced.quantity, 0);
+    const subtotalMinor = lineItems.reduce((sum, line) => sum + (line.total?.amountMinor ?? 0), 0);
+    // The snapshot applies the customer rules to each unit price and rounds it to the cent, so the discount is in whole cents.
+    const discountMinor = subtotalMinor - snapshot.totalMinor;
+    // NOTE: no tax engine is wired in, so quotes are priced before tax.
+    const taxMinor = 0;
     const pricing: EngagementPricing = {
       currency: snapshot.currency,
       subtotalMinor,
-      discountMinor: subtotalMinor - snapshot.totalMinor,
-      // NOTE: no tax engine is wired in, so quotes are priced before tax.
-      taxMinor: 0,
-      totalMinor: snapshot.totalMinor,
+      discountMinor,
+      taxMinor,
+      totalMinor: subtotalMinor - discountMinor + taxMinor,
       pricedAt: snapshot.createdAt,
       priceListIds: [...new Set(snapshot.quotes.map((priced) => priced.priceListId))],
     };
