@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_TENANT, isBridgeError, readOutbox, runWithTenant, type Engagement } from "@bridge/core";
 import type { LightMyRequestResponse } from "fastify";
+import type { ImportSection } from "./catalog/import.js";
 import { CONTRACT_CUSTOMER_ID, IMPORT_TASKS, VOLUME_BREAK } from "./catalog/jobs.js";
 import { CONFIRMATION_TASK } from "./orders/confirmation.js";
 import { createReferenceService, type ReferenceService } from "./service.js";
@@ -77,17 +78,20 @@ async function scenario(service: ReferenceService, outboxDir: string, startedAt:
   step(`providers: ${JSON.stringify(bridge.providers)}; outbox: ${outboxDir}`);
 
   const report = await service.importCatalog();
-  const productsRejected = report.products.rejected.length;
-  check(
-    report.products.imported + productsRejected === report.products.records,
-    `imported (${report.products.imported}) plus rejected (${productsRejected}) products must equal the ${report.products.records} records in the file`,
-  );
+  checkAccounted("products", report.products);
+  checkAccounted("categories", report.categories);
+  checkAccounted("warehouses", report.warehouses);
   check(report.products.imported > 0, "no product was imported");
+  check(report.categories.derivedRejected.length === 0, `${report.categories.derivedRejected.length} categories taken from paths were rejected by the datastore`);
   step(
-    `imported ${report.products.imported} products (${productsRejected} rejected), ${report.categories.imported} categories, ` +
-      `${report.warehouses.imported} warehouses, ${report.products.stockRows} stock rows, ${report.priceEntries} price entries in ${report.elapsedMs} ms`,
+    `imported ${report.products.imported} products (${report.products.rejected.length} rejected), ` +
+      `${report.categories.imported} categories (${report.categories.rejected.length} rejected, ${report.categories.derivedFromPaths} more derived from paths), ` +
+      `${report.warehouses.imported} warehouses (${report.warehouses.rejected.length} rejected), ${report.products.stockRows} stock rows, ` +
+      `${report.priceEntries} price entries in ${report.elapsedMs} ms`,
   );
-  for (const rejection of report.products.rejected.slice(0, 5)) step(`  rejected record ${rejection.index}: ${rejection.reason} (${rejection.message})`);
+  for (const [kind, section] of [["product", report.products], ["category", report.categories], ["warehouse", report.warehouses]] as const) {
+    for (const rejection of section.rejected.slice(0, 5)) step(`  rejected ${kind} record ${rejection.index}: ${rejection.reason} (${rejection.message})`);
+  }
 
   const ready = await call(service, "GET", "/readyz");
   check(ready.statusCode === 200, `/readyz returned ${ready.statusCode} after the import: ${ready.body}`);
@@ -163,9 +167,12 @@ async function scenario(service: ReferenceService, outboxDir: string, startedAt:
 
   const summary = {
     products_imported: report.products.imported,
-    products_rejected: productsRejected,
+    products_rejected: report.products.rejected.length,
     categories_imported: report.categories.imported,
+    categories_rejected: report.categories.rejected.length,
+    categories_derived_from_paths: report.categories.derivedFromPaths,
     warehouses_imported: report.warehouses.imported,
+    warehouses_rejected: report.warehouses.rejected.length,
     search_query: SEARCH_QUERY,
     search_hits: search.total,
     facet_brands: search.facets.brand.length,
@@ -178,6 +185,14 @@ async function scenario(service: ReferenceService, outboxDir: string, startedAt:
     elapsed_ms: Math.round(performance.now() - startedAt),
   };
   process.stdout.write(`DEMO_SUMMARY ${JSON.stringify(summary)}\n`);
+}
+
+/** Checks that every record of a source file was either imported or rejected, none lost or counted twice. */
+function checkAccounted(kind: string, section: ImportSection): void {
+  check(
+    section.imported + section.rejected.length === section.records,
+    `imported (${section.imported}) plus rejected (${section.rejected.length}) ${kind} must equal the ${section.records} records in the file`,
+  );
 }
 
 /** Polls `condition` every 25 ms for up to 10 s. */

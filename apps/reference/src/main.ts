@@ -45,7 +45,9 @@ async function main(): Promise<void> {
     (report) => {
       if (report === null) return;
       process.stdout.write(
-        `Catalog imported: ${report.products.imported} products (${report.products.rejected.length} rejected), ${report.categories.imported} categories, ${report.warehouses.imported} warehouses in ${report.elapsedMs} ms\n`,
+        `Catalog imported: ${report.products.imported} products (${report.products.rejected.length} rejected), ` +
+          `${report.categories.imported} categories (${report.categories.rejected.length} rejected, ${report.categories.derivedFromPaths} more derived from paths), ` +
+          `${report.warehouses.imported} warehouses (${report.warehouses.rejected.length} rejected) in ${report.elapsedMs} ms\n`,
       );
     },
     (error: unknown) => process.stderr.write(`Catalog import failed: ${(error as Error).message}\n`),

@@ -49,10 +49,57 @@ describe("catalog import of a real slice", () => {
   it("imports the category tree and stores", () => {
     const { categories, warehouses } = ctx.report;
 
-    expect(categories.imported + categories.rejected.length).toBe(categories.records + categories.addedFromPaths);
-    // One record of the 2016 tree has a null name; nothing else may be rejected.
-    expect(categories.rejected.map((rejection) => rejection.reason)).toEqual(["missing-name"]);
-    expect(warehouses.imported).toBe(warehouses.records);
+    expect(categories.records).toBe(4584);
+    expect(categories.imported + categories.rejected.length).toBe(categories.records);
+    // One record of the 2016 tree (pcmcat748300293073) has a null name; nothing else may be rejected.
+    expect(categories.rejected.map((rejection) => [rejection.index, rejection.reason, rejection.value])).toEqual([[3979, "missing-name", null]]);
+    expect(categories.imported).toBe(4583);
+    // Parents named only inside other records' paths are counted apart from the file's records.
+    expect(categories.derivedFromPaths).toBe(139);
+    expect(categories.derivedRejected).toEqual([]);
+    expect(warehouses.imported + warehouses.rejected.length).toBe(warehouses.records);
+    expect(warehouses.rejected).toEqual([]);
+  });
+
+  it("counts and logs rejected categories and warehouses", async () => {
+    const tenantId = "rejected-tree-check";
+    const categories = [
+      { id: "cat-root", name: "Root", path: [{ id: "cat-root", name: "Root" }] },
+      { id: "cat-leaf", name: "Leaf", path: [{ id: "cat-root", name: "Root" }, { id: "cat-mid", name: "Only In Path" }, { id: "cat-leaf", name: "Leaf" }] },
+      { id: "cat-nameless", name: null },
+      { id: "cat-root", name: "Root again" },
+    ];
+    const stores = [
+      { id: 9001, name: "Store A", location: { lat: 44.9, lon: -93.2 } },
+      { id: 9002, name: "Store B", location: { lat: 95, lon: 0 } },
+      { id: 9001, name: "Store A again", location: { lat: 44.9, lon: -93.2 } },
+    ];
+
+    const report = await runWithTenant(tenantId, () => ctx.service.importCatalog({ records: { products: [], categories, stores } }));
+
+    expect(report.categories.imported).toBe(2);
+    expect(report.categories.derivedFromPaths).toBe(1);
+    expect(report.categories.rejected.map((rejection) => [rejection.index, rejection.reason])).toEqual([
+      [2, "missing-name"],
+      [3, "duplicate-id"],
+    ]);
+    expect(report.warehouses.imported).toBe(1);
+    expect(report.warehouses.rejected.map((rejection) => [rejection.index, rejection.reason])).toEqual([
+      [1, "invalid-location"],
+      [2, "duplicate-id"],
+    ]);
+
+    await ctx.service.bridge.logs.flush();
+    const logged = async (text: string) =>
+      (await ctx.service.bridge.logs.query({ text, tenantId, limit: 50 })).map((entry) => [entry.fields?.index, entry.fields?.reason]).sort();
+    expect(await logged("category record rejected")).toEqual([
+      [2, "missing-name"],
+      [3, "duplicate-id"],
+    ]);
+    expect(await logged("warehouse record rejected")).toEqual([
+      [1, "invalid-location"],
+      [2, "duplicate-id"],
+    ]);
   });
 
   it("stores products with price and categories", async () => {

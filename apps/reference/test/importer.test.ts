@@ -157,7 +157,7 @@ describe("mapCategories", () => {
     const byId = new Map(tree.categories.map((category) => [category.id, category]));
 
     expect(tree.fromFile).toBe(3);
-    expect(tree.addedFromPaths).toBe(1);
+    expect(tree.derivedFromPaths).toBe(1);
     expect(byId.get("abcat0100000")?.parentId).toBeNull();
     expect(byId.get("other-cell-phones")?.parentId).toBe("abcat0100000");
     expect(byId.get("pcmcat305200050000")?.parentId).toBe("abcat0800000");

@@ -8,7 +8,7 @@ export interface CategoryMapping {
   /** Records of the source file that were loaded. */
   fromFile: number;
   /** Ancestors named only in another record's path, added so every parent id exists. */
-  addedFromPaths: number;
+  derivedFromPaths: number;
   rejected: Rejection[];
   /** Index in the source file of each category loaded from it. */
   sourceIndexById: Map<string, number>;
@@ -56,7 +56,7 @@ export function mapCategories(records: readonly unknown[]): CategoryMapping {
 
   const categories = [...byId.values()].sort((a, b) => a.path.length - b.path.length);
   assignUniqueSlugs(categories);
-  return { categories, fromFile: sourceIndexById.size, addedFromPaths: categories.length - sourceIndexById.size, rejected, sourceIndexById };
+  return { categories, fromFile: sourceIndexById.size, derivedFromPaths: categories.length - sourceIndexById.size, rejected, sourceIndexById };
 }
 
 function readCategory(record: unknown, index: number): { id: string; name: string; path: PathNode[] } | Rejection {

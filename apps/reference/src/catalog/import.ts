@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { BridgeError, currentTenantId, type Bridge, type NotificationSubscription, type PublishBatchItem } from "@bridge/core";
-import { CategoryIndex, mapCategories } from "./categories.js";
+import { BridgeError, currentTenantId, type Bridge, type Logger, type NotificationSubscription, type PublishBatchItem } from "@bridge/core";
+import { CategoryIndex, mapCategories, type CategoryMapping } from "./categories.js";
 import { CURRENCY, IMPORT_TASKS, PRICE_LIST_ID, PROGRESS_EVENT, type ImportKind, type ImportProgress, type ProductJobRow } from "./jobs.js";
 import { mapProducts } from "./products.js";
 import type { Rejection } from "./rejections.js";
@@ -33,9 +33,19 @@ export interface ImportSection {
 export interface ImportReport {
   runId: string;
   tenantId: string;
-  products: ImportSection & { indexed: number; stockRows: number };
-  categories: ImportSection & { addedFromPaths: number };
-  warehouses: ImportSection & { indexed: number };
+  products: ImportSection & { indexed: number; stockRows: number; notIndexed: Rejection[] };
+  /**
+   * `imported` and `rejected` count records of the file only, so they add up
+   * to `records`. Parents that appear only inside other records' paths are
+   * counted apart.
+   */
+  categories: ImportSection & {
+    /** Categories taken from other records' paths and written to the datastore. */
+    derivedFromPaths: number;
+    /** Categories taken from paths that the datastore rejected (index -1). */
+    derivedRejected: Rejection[];
+  };
+  warehouses: ImportSection & { indexed: number; notIndexed: Rejection[] };
   brands: number;
   priceEntries: number;
   elapsedMs: number;
@@ -67,12 +77,15 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
   log.info("catalog import started", {
     products: productRecords.length,
     productsRejected: productMapping.rejected.length,
-    categories: categoryMapping.categories.length,
-    warehouses: warehouseMapping.warehouses.length,
+    categories: categoryRecords.length,
+    categoriesRejected: categoryMapping.rejected.length,
+    categoriesDerivedFromPaths: categoryMapping.derivedFromPaths,
+    warehouses: storeRecords.length,
+    warehousesRejected: warehouseMapping.rejected.length,
   });
-  for (const rejection of productMapping.rejected) {
-    log.warn("product record rejected", { index: rejection.index, reason: rejection.reason, sku: rejection.sku, detail: rejection.message });
-  }
+  logRejections(log, "product", productMapping.rejected);
+  logRejections(log, "category", categoryMapping.rejected);
+  logRejections(log, "warehouse", warehouseMapping.rejected);
 
   const tracker = await ImportTracker.open(bridge, runId, options.phaseTimeoutMs ?? 120_000);
   try {
@@ -91,6 +104,17 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
 
     const sum = (list: ImportProgress[], field: "written" | "indexed" | "stockRows") => list.reduce((total, item) => total + item[field], 0);
     const failures = (list: ImportProgress[]) => list.flatMap((item) => item.failed);
+    const notIndexed = (list: ImportProgress[]) => list.flatMap((item) => item.notIndexed);
+
+    const productFailures = failures(productProgress);
+    const categoryCounts = countCategories(categoryMapping, failures(categoryProgress), sum(categoryProgress, "written"), log);
+    const warehouseFailures = withSourceIndex(failures(warehouseProgress), warehouseMapping.sourceIndexById);
+    const warehouseNotIndexed = withSourceIndex(notIndexed(warehouseProgress), warehouseMapping.sourceIndexById);
+    logRejections(log, "product", productFailures);
+    logRejections(log, "category", [...categoryCounts.rejected, ...categoryCounts.derivedRejected]);
+    logRejections(log, "warehouse", warehouseFailures);
+    logNotIndexed(log, "product", notIndexed(productProgress));
+    logNotIndexed(log, "warehouse", warehouseNotIndexed);
 
     const report: ImportReport = {
       runId,
@@ -98,21 +122,24 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
       products: {
         records: productRecords.length,
         imported: sum(productProgress, "written"),
-        rejected: [...productMapping.rejected, ...failures(productProgress)].sort((a, b) => a.index - b.index),
+        rejected: [...productMapping.rejected, ...productFailures].sort((a, b) => a.index - b.index),
         indexed: sum(productProgress, "indexed"),
+        notIndexed: notIndexed(productProgress),
         stockRows: sum(productProgress, "stockRows"),
       },
       categories: {
         records: categoryRecords.length,
-        imported: sum(categoryProgress, "written"),
-        rejected: [...categoryMapping.rejected, ...withSourceIndex(failures(categoryProgress), categoryMapping.sourceIndexById)],
-        addedFromPaths: categoryMapping.addedFromPaths,
+        imported: categoryCounts.imported,
+        rejected: [...categoryMapping.rejected, ...categoryCounts.rejected].sort((a, b) => a.index - b.index),
+        derivedFromPaths: categoryCounts.derivedFromPaths,
+        derivedRejected: categoryCounts.derivedRejected,
       },
       warehouses: {
         records: storeRecords.length,
         imported: sum(warehouseProgress, "written"),
-        rejected: [...warehouseMapping.rejected, ...withSourceIndex(failures(warehouseProgress), warehouseMapping.sourceIndexById)],
+        rejected: [...warehouseMapping.rejected, ...warehouseFailures].sort((a, b) => a.index - b.index),
         indexed: sum(warehouseProgress, "indexed"),
+        notIndexed: warehouseNotIndexed,
       },
       brands: new Set(productProgress.flatMap((item) => item.brands)).size,
       priceEntries: sum(priceProgress, "written"),
@@ -122,12 +149,57 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
       productsImported: report.products.imported,
       productsRejected: report.products.rejected.length,
       categoriesImported: report.categories.imported,
+      categoriesRejected: report.categories.rejected.length,
+      categoriesDerivedFromPaths: report.categories.derivedFromPaths,
       warehousesImported: report.warehouses.imported,
+      warehousesRejected: report.warehouses.rejected.length,
       elapsedMs: report.elapsedMs,
     });
     return report;
   } finally {
     await tracker.close();
+  }
+}
+
+/**
+ * Splits the categories the datastore wrote and rejected into records of
+ * the file and parents derived from paths. Workers report failures by
+ * category id, so every id of the mapping that is not among them was written.
+ */
+function countCategories(
+  mapping: CategoryMapping,
+  failures: Rejection[],
+  written: number,
+  log: Logger,
+): { imported: number; rejected: Rejection[]; derivedFromPaths: number; derivedRejected: Rejection[] } {
+  const located = withSourceIndex(failures, mapping.sourceIndexById);
+  const rejected = located.filter((failure) => failure.index >= 0);
+  const derivedRejected = located.filter((failure) => failure.index < 0);
+  const imported = mapping.fromFile - rejected.length;
+  const derivedFromPaths = mapping.derivedFromPaths - derivedRejected.length;
+
+  if (imported + derivedFromPaths !== written) {
+    log.warn("category counts disagree with the datastore", { imported, derivedFromPaths, writtenByDatastore: written });
+  }
+  return { imported, rejected, derivedFromPaths, derivedRejected };
+}
+
+/** Writes one warning per rejected record, with its index in the source file (-1 for a category taken from a path) and the reason. */
+function logRejections(log: Logger, kind: "product" | "category" | "warehouse", rejections: readonly Rejection[]): void {
+  for (const rejection of rejections) {
+    log.warn(`${kind} record rejected`, {
+      index: rejection.index,
+      reason: rejection.reason,
+      ...(rejection.sku === undefined ? { value: rejection.value } : { sku: rejection.sku }),
+      detail: rejection.message,
+    });
+  }
+}
+
+/** Writes one warning per record that was stored but is missing from the search index. */
+function logNotIndexed(log: Logger, kind: "product" | "warehouse", failures: readonly Rejection[]): void {
+  for (const failure of failures) {
+    log.warn(`${kind} record not indexed`, { index: failure.index, ...(failure.sku === undefined ? { value: failure.value } : { sku: failure.sku }), detail: failure.message });
   }
 }
 

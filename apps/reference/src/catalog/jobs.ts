@@ -63,9 +63,11 @@ export interface ImportProgress {
   batches: number;
   /** Records written to the datastore (or price entries written, for prices). */
   written: number;
-  /** Records the datastore or search engine rejected, with their source index. */
+  /** Records the datastore rejected, with their source index (warehouses and categories carry their id in `value`). */
   failed: Rejection[];
   indexed: number;
+  /** Records the datastore wrote but the search index rejected; they count as imported. */
+  notIndexed: Rejection[];
   stockRows: number;
   brands: string[];
 }

@@ -10,7 +10,9 @@ export type RejectionReason =
   | "invalid-location"
   | "duplicate-sku"
   | "duplicate-id"
-  | "datastore-rejected";
+  | "datastore-rejected"
+  /** Stored in the datastore but rejected by the search index; reported apart from rejections. */
+  | "index-rejected";
 
 /** One source record the import did not load, with its position in the source file. */
 export interface Rejection {

@@ -53,7 +53,7 @@ export function defineCatalogWorkers(bridge: Bridge): Worker[] {
 }
 
 function emptyProgress(kind: ImportProgress["kind"], payload: { runId: string; batch: number; batches: number }): ImportProgress {
-  return { runId: payload.runId, kind, batch: payload.batch, batches: payload.batches, written: 0, failed: [], indexed: 0, stockRows: 0, brands: [] };
+  return { runId: payload.runId, kind, batch: payload.batch, batches: payload.batches, written: 0, failed: [], indexed: 0, notIndexed: [], stockRows: 0, brands: [] };
 }
 
 async function importCategories(bridge: Bridge, payload: CategoryBatch): Promise<ImportProgress> {
@@ -92,7 +92,7 @@ async function importWarehouses(bridge: Bridge, payload: WarehouseBatch, log: Lo
   const indexed = await bridge.search.bulkIndex(WAREHOUSES_INDEX, documents);
   progress.indexed = indexed.indexed;
   for (const failure of indexed.failed) {
-    progress.failed.push({ index: failure.index, reason: "datastore-rejected", value: failure.id, message: `warehouse ${failure.id ?? "?"} was not indexed: ${failure.message}` });
+    progress.notIndexed.push({ index: failure.index, reason: "index-rejected", value: failure.id, message: `warehouse ${failure.id ?? "?"} was stored but not indexed: ${failure.message}` });
   }
   return progress;
 }
@@ -151,7 +151,7 @@ async function importProducts(bridge: Bridge, payload: ProductBatch): Promise<Im
   progress.indexed = indexed.indexed;
   for (const failure of indexed.failed) {
     const source = payload.products.find((row) => row.sku === failure.id);
-    progress.failed.push({ index: source?.sourceIndex ?? -1, reason: "datastore-rejected", sku: failure.id ?? "", message: `product ${failure.id ?? "?"} was not indexed: ${failure.message}` });
+    progress.notIndexed.push({ index: source?.sourceIndex ?? -1, reason: "index-rejected", sku: failure.id ?? "", message: `product ${failure.id ?? "?"} was stored but not indexed: ${failure.message}` });
   }
   return progress;
 }
