@@ -218,6 +218,61 @@ describe("search and warehouses", () => {
     }
   });
 
+  it("filters brand and category regardless of case", async () => {
+    const record = ctx.products[0] as Record<string, unknown>;
+    const brand = String(record.brand);
+    const category = String((record.categories as string[]).at(-1));
+    type Answer = { total: number; query: { brand: string | null; category: string | null } };
+    const search = async (query: string) => (await call<Answer>("GET", `/api/products/search?${query}`)).body;
+
+    const exactBrand = await search(`brand=${encodeURIComponent(brand)}`);
+    const exactCategory = await search(`category=${encodeURIComponent(category)}`);
+
+    expect(exactBrand.total).toBeGreaterThan(0);
+    expect(exactCategory.total).toBeGreaterThan(0);
+    for (const spelling of [brand.toLowerCase(), brand.toUpperCase(), ` ${brand.toLowerCase()} `]) {
+      const answer = await search(`brand=${encodeURIComponent(spelling)}`);
+      expect(answer.total, spelling).toBe(exactBrand.total);
+      expect(answer.query.brand, spelling).toBe(brand);
+    }
+    const lowerCategory = await search(`category=${encodeURIComponent(category.toLowerCase())}`);
+    expect(lowerCategory.total).toBe(exactCategory.total);
+    expect(lowerCategory.query.category).toBe(category);
+    const both = await search(`brand=${encodeURIComponent(brand.toUpperCase())}&category=${encodeURIComponent(category.toUpperCase())}`);
+    expect(both.total).toBe((await search(`brand=${encodeURIComponent(brand)}&category=${encodeURIComponent(category)}`)).total);
+  });
+
+  it("merges brand spellings that differ in case", async () => {
+    const tenantId = "brand-case-check";
+    const base = ctx.products[0] as Record<string, unknown>;
+    const products = [
+      { ...base, image: "https://cdn.example.com/7100001_sb.jpg", brand: "OtterBox" },
+      { ...base, image: "https://cdn.example.com/7100002_sb.jpg", brand: "OtterBox" },
+      { ...base, image: "https://cdn.example.com/7100003_sb.jpg", brand: "Otterbox" },
+      { ...base, image: "https://cdn.example.com/7100004_sb.jpg", brand: "Belkin" },
+    ];
+    await runWithTenant(tenantId, () => ctx.service.importCatalog({ records: { products, categories: [], stores: [] } }));
+    type Answer = { total: number; query: { brand: string | null }; facets: { brand: Array<{ value: string; count: number }> } };
+    const search = async (query: string) =>
+      (await ctx.service.app.inject({ method: "GET", url: `/api/products/search?${query}`, headers: { "x-tenant-id": tenantId } })).json() as Answer;
+
+    const all = await search("");
+    const lower = await search("brand=otterbox");
+    const minority = await search("brand=Otterbox");
+    const unknown = await search("brand=otter");
+
+    expect(all.facets.brand).toEqual([
+      { value: "OtterBox", count: 3 },
+      { value: "Belkin", count: 1 },
+    ]);
+    expect(lower.total).toBe(3);
+    expect(lower.query.brand).toBe("OtterBox");
+    expect(lower.facets.brand).toEqual([{ value: "OtterBox", count: 3 }]);
+    expect(minority.total).toBe(3);
+    expect(unknown.total).toBe(0);
+    expect(unknown.query.brand).toBe("otter");
+  });
+
   it("pages results", async () => {
     const first = await call<{ hits: Array<{ sku: string }> }>("GET", "/api/products/search?pageSize=5&page=1");
     const second = await call<{ hits: Array<{ sku: string }> }>("GET", "/api/products/search?pageSize=5&page=2");

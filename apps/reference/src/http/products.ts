@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { CURRENCY, VOLUME_BREAK } from "../catalog/jobs.js";
 import { PRODUCTS_INDEX, type ProductSearchDocument } from "../catalog/search-documents.js";
+import { FacetValueLookup } from "./facet-values.js";
 import { autocompleteOrEmpty, searchOrEmpty } from "./search-helpers.js";
 import { inTenant } from "./tenant.js";
 import { dollarsAsMinor, parseRequest, queryInteger, queryText, skuSchema } from "./validation.js";
@@ -40,9 +41,14 @@ export function registerProductRoutes(app: FastifyInstance, bridge: Bridge): voi
     inTenant(request, async () => {
       const query = parseRequest(searchQuerySchema, request.query, "query");
 
+      // Brand and category match without regard to case, and the response names the stored spelling that was applied.
+      const facetValues = new FacetValueLookup(bridge.search);
+      const brand = query.brand ? await facetValues.filter("brand", query.brand) : undefined;
+      const category = query.category ? await facetValues.filter("category", query.category) : undefined;
+
       const filters: SearchFilter[] = [];
-      if (query.brand) filters.push({ field: "brand", eq: query.brand });
-      if (query.category) filters.push({ field: "category", eq: query.category });
+      if (brand !== undefined) filters.push(brand.filter);
+      if (category !== undefined) filters.push(category.filter);
       if (query.minPrice !== undefined || query.maxPrice !== undefined) {
         filters.push({ field: "price", ...(query.minPrice === undefined ? {} : { gte: query.minPrice }), ...(query.maxPrice === undefined ? {} : { lte: query.maxPrice }) });
       }
@@ -63,8 +69,8 @@ export function registerProductRoutes(app: FastifyInstance, bridge: Bridge): voi
       return {
         query: {
           q: text ?? null,
-          brand: query.brand ?? null,
-          category: query.category ?? null,
+          brand: brand?.applied ?? null,
+          category: category?.applied ?? null,
           minPriceMinor: query.minPrice ?? null,
           maxPriceMinor: query.maxPrice ?? null,
           inStock: query.inStock ?? null,
@@ -82,7 +88,10 @@ export function registerProductRoutes(app: FastifyInstance, bridge: Bridge): voi
           popularity: hit.document.popularity,
           score: hit.score,
         })),
-        facets: { brand: result.facets.brand ?? [], category: result.facets.category ?? [] },
+        facets: {
+          brand: await facetValues.mergeFacet("brand", result.facets.brand ?? []),
+          category: await facetValues.mergeFacet("category", result.facets.category ?? []),
+        },
       };
     }),
   );
