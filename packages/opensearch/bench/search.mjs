@@ -79,12 +79,12 @@ function percentile(sorted, p) {
 const median = (values) => percentile([...values].sort((a, b) => a - b), 50);
 const round2 = (value) => Math.round(value * 100) / 100;
 
-/** The words of user text, split as Bridge's `bridge_text` analyzer splits them. */
+/** Splits user text into distinct words, as Bridge's `bridge_text` analyzer does. */
 function words(text) {
   return [...new Set(text.toLowerCase().split(/[^a-z0-9_'\-àèéìòóù]+/).filter(Boolean))];
 }
 
-/** The request body Bridge sends for a text query with facets, written out by hand as a raw client user would. */
+/** Builds the request body that Bridge sends for a text query with facets, by hand, as a user of the raw client would. */
 function rawBody({ text, fuzzy }) {
   return {
     query: {

@@ -1,6 +1,6 @@
 // Autocomplete: every typed word must start a word of the value, as in the
 // embedded search. OpenSearch finds candidates through the edge n-grams of the
-// autocomplete field (or prefix queries on another text field); the values are
+// autocomplete field, or prefix queries on another text field. The values are
 // then checked and ranked here with the embedded search's rule.
 import { AUTOCOMPLETE_SUBFIELD, DISTINCT_SUBFIELD, MAX_EDGE_NGRAM, NORMALIZED_SUBFIELD } from "./mappings.js";
 import type { Scoring } from "./options.js";
@@ -17,8 +17,8 @@ const MAX_CANDIDATES = 1_000;
 const MAX_SCORED_EXPANSIONS = 512;
 
 /**
- * Builds the candidate search for typed `terms` on `field`; `hasSubfields`
- * says whether it is the indexed autocomplete field. Under `"embedded"`
+ * Builds the candidate search for typed `terms` on `field`. `hasSubfields`
+ * tells whether it is the indexed autocomplete field. Under `"embedded"`
  * scoring each word that starts with a typed word adds its own score, as in
  * the embedded search, through prefix queries on the distinct-word subfield.
  */
@@ -78,10 +78,13 @@ export function suggestValues(hits: Array<{ score: number; source: Record<string
   }
 
   return [...best]
-    .sort(
-      ([valueA, a], [valueB, b]) =>
-        Number(b.startsWith) - Number(a.startsWith) || b.score - a.score || valueA.length - valueB.length || (valueA < valueB ? -1 : valueA > valueB ? 1 : 0),
-    )
+    .sort(([valueA, a], [valueB, b]) => {
+      if (a.startsWith !== b.startsWith) return a.startsWith ? -1 : 1;
+      if (a.score !== b.score) return b.score - a.score;
+      if (valueA.length !== valueB.length) return valueA.length - valueB.length;
+      if (valueA === valueB) return 0;
+      return valueA < valueB ? -1 : 1;
+    })
     .slice(0, limit)
     .map(([value]) => value);
 }

@@ -1,6 +1,6 @@
 // Bulk indexing in chunks of `bulkSize` documents, `bulkConcurrency` chunks
 // in flight. Items that OpenSearch rejects with 429 (write queue full) are
-// sent again with backoff under the retry policy; items rejected for any
+// sent again with backoff under the retry policy. Items rejected for any
 // other reason are reported with the server's reason.
 import { currentTenantId, type BulkIndexResult, type ResiliencePolicy } from "@bridge/core";
 import type { OpenSearchConnection } from "./connection.js";
@@ -39,8 +39,8 @@ export interface ChunkResult {
 
 /**
  * Indexes the items of one chunk. `send` posts an NDJSON body and returns
- * the response body; `policy` decides how often and when a rejected request
- * or a 429 item is tried again.
+ * the response body. `policy` decides how often and when a rejected request
+ * or a 429 item is sent again.
  */
 export async function indexChunk(items: BulkItem[], send: (body: string) => Promise<BulkResponseBody>, policy: ResiliencePolicy): Promise<ChunkResult> {
   const result: ChunkResult = { indexed: 0, failed: [] };
@@ -97,8 +97,8 @@ export interface BulkTarget {
 
 /**
  * Checks and indexes documents in chunks. A document that fails the checks
- * or that the server rejects is reported in `failed` with its position; a
- * request that fails after every retry throws.
+ * or that the server rejects is reported in `failed` with its position. A
+ * request that still fails after every retry throws.
  */
 export async function bulkIndexDocuments(connection: OpenSearchConnection, state: IndexState, bulk: BulkTarget): Promise<BulkIndexResult> {
   const { bulkSize, bulkConcurrency } = connection.options;

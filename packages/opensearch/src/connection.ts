@@ -33,7 +33,7 @@ const silentLogger: Logger = {
   },
 };
 
-/** HTTP statuses that say "try again later": too many requests, and gateway or node unavailable. */
+/** HTTP statuses that mean "try again later": too many requests, and gateway or node unavailable. */
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 export interface ServerInfo {
@@ -171,7 +171,7 @@ export class OpenSearchConnection {
       }
       if (status === 401 || status === 403) {
         return new BridgeError(
-          `${operation} was refused by OpenSearch at ${nodes} with HTTP ${status} (${reason}): check OPENSEARCH_AUTH_USERNAME and OPENSEARCH_AUTH_PASSWORD and the user's permissions`,
+          `${operation} was rejected by OpenSearch at ${nodes} with HTTP ${status} (${reason}): check OPENSEARCH_AUTH_USERNAME and OPENSEARCH_AUTH_PASSWORD and the user's permissions`,
           { ...context, code: "CONFIG_INVALID", details },
         );
       }
@@ -213,7 +213,9 @@ export class OpenSearchConnection {
       const version = (info.body as { version?: { number?: string } }).version?.number ?? "unknown";
       const indexes = scoped.body as { status?: string; unassigned_shards?: number; active_shards?: number };
       const whole = cluster.body as { status?: string; cluster_name?: string; number_of_nodes?: number; unassigned_shards?: number };
-      const status = indexes.status === "green" ? "up" : indexes.status === "yellow" ? "degraded" : "down";
+      let status: HealthReport["status"] = "down";
+      if (indexes.status === "green") status = "up";
+      else if (indexes.status === "yellow") status = "degraded";
       return {
         status,
         latencyMs: Math.round(performance.now() - startedAt),
@@ -260,7 +262,7 @@ function isRetryable(error: unknown): boolean {
   return error instanceof errors.ConnectionError || error instanceof errors.NoLivingConnectionsError;
 }
 
-/** The server's reason for an error response, with the root cause when it adds something. */
+/** Returns the server's reason for an error response, with the root cause when it adds something. */
 export function serverReason(error: InstanceType<typeof errors.ResponseError>): string {
   const body = error.body as { error?: ServerError | string } | undefined;
   const problem = body?.error;

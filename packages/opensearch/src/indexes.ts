@@ -21,7 +21,7 @@ import { INTEGRATION_NAME } from "./options.js";
 /** Same rule as the embedded search; names outside it cannot have been created, so they are not found. */
 const INDEX_NAME = /^[a-z0-9][a-z0-9_-]{0,127}$/;
 
-/** What the role knows about one index of one tenant. */
+/** State of one index of one tenant: its names and its definition. */
 export interface IndexState {
   index: string;
   names: IndexNames;
@@ -64,7 +64,7 @@ export class IndexRegistry {
     return state;
   }
 
-  /** Forgets an index after the server said it is gone, so the next call asks again. */
+  /** Forgets an index after the server reported it missing, so the next call reads it again. */
   forget(index: string): void {
     const names = this.namesOf(index);
     if (names !== undefined) this.known.delete(names.alias);

@@ -1,14 +1,14 @@
 // Index settings and mappings built from a Bridge IndexDefinition. Field
-// types map one to one; the kinds `products`, `warehouses` and `zones` get
-// tuned mappings on top (facet fields, highlighting offsets, the fields of
-// that kind that the definition does not declare).
+// types map one to one. The kinds `products`, `warehouses` and `zones` get
+// tuned mappings on top: facet fields, highlighting offsets, and the fields
+// of that kind that the definition does not declare.
 import { definitionKey, type IndexDefinition, type SearchFieldType } from "@bridge/core";
 import { indexKind, type IndexKind } from "./naming.js";
 import type { ResolvedOptions } from "./options.js";
 import { WORD_SEPARATOR_PATTERN } from "./text.js";
 
 /**
- * Object that holds an epoch-millisecond copy of each date field. Dates are
+ * Object that contains an epoch-millisecond copy of each date field. Dates are
  * queried there, and it is left out of `_source`, so hits return each date
  * exactly as it was indexed, in whatever form the embedded search accepts.
  * The copies are longs rather than dates: Bridge converts every date value
@@ -25,14 +25,14 @@ export const DISTINCT_SUBFIELD = "distinct";
 export const AUTOCOMPLETE_SUBFIELD = "autocomplete";
 /** Subfield of the autocomplete field with the whole value in lower case, for "starts with the typed text". */
 export const NORMALIZED_SUBFIELD = "normalized";
-/** Longest word prefix that the edge n-grams index; longer typed words are cut to this length and checked afterwards. */
+/** Maximum length of the word prefixes that the edge n-grams index. Longer typed words are cut to this length and checked afterwards. */
 export const MAX_EDGE_NGRAM = 20;
-/** Bumped when the mapping that this file builds changes, so an index built by an older release can be told apart. */
+/** Version of the mapping that this file builds, raised on each change, so an index built by an older release can be recognized. */
 export const MAPPING_VERSION = 1;
 
 type Mapping = Record<string, unknown>;
 
-/** What `_meta.bridge` of every index records, so another process can read the definition back. */
+/** Record in `_meta.bridge` of every index, so another process can read the definition back. */
 export interface IndexMeta {
   definition: IndexDefinition;
   key: string;
@@ -131,7 +131,7 @@ function fieldMapping(type: SearchFieldType): Mapping {
       return { type: "double" };
     case "boolean":
       return { type: "boolean" };
-    // The value stays in _source as given; DATE_COPIES holds what is queried.
+    // The value stays in _source as given, and DATE_COPIES contains what is queried.
     case "date":
       return { type: "object", enabled: false };
     case "geo_point":
@@ -143,7 +143,7 @@ function fieldMapping(type: SearchFieldType): Mapping {
   }
 }
 
-/** The field that autocomplete searches: the declared one, else the first text field. */
+/** Returns the field that autocomplete searches: the declared one, else the first text field. */
 export function autocompleteFieldOf(definition: IndexDefinition): string | undefined {
   return definition.autocompleteField ?? Object.keys(definition.fields).find((field) => definition.fields[field] === "text");
 }
@@ -193,7 +193,7 @@ export function buildMappings(definition: IndexDefinition): Mapping {
   };
 }
 
-/** A declared field was checked before indexing, so a malformed value there is an error rather than something to skip. */
+/** Drops `ignore_malformed`: a declared field was checked before indexing, so a malformed value there is an error rather than something to skip. */
 function withoutLenience(mapping: Mapping): Mapping {
   const { ignore_malformed: _ignored, ...rest } = mapping;
   const copy = structuredClone(rest);

@@ -1,7 +1,7 @@
 // Server names of Bridge's logical indexes. Each tenant gets its own alias,
 // `<prefix>.<tenant>.<index>`, that points at one concrete index
-// `<alias>.v<version>`; a full reindex builds the next version and moves the
-// alias, so readers never see a half-built index.
+// `<alias>.v<version>`. A full reindex builds the next version and then moves
+// the alias, so readers never see a half-built index.
 import type { ResolvedOptions } from "./options.js";
 
 /** Kinds of index whose mapping is tuned beyond what the field types give. */
@@ -30,7 +30,7 @@ export function encodeTenant(tenantId: string): string {
   return encoded;
 }
 
-/** The kind of a logical index, from the last part of its name: `products`, `kt1-products` and `shop_products` are products. */
+/** Returns the kind of a logical index from the last part of its name: `products`, `kt1-products` and `shop_products` are products. */
 export function indexKind(index: string): IndexKind {
   const last = index.split(/[-_]/).at(-1);
   if (last === "products") return "products";

@@ -30,9 +30,9 @@ export interface OpenSearchOptions {
   /** How often writes become visible to search, such as `"1s"`, or `"-1"` for only on `refresh()`. Default `"1s"`. */
   refreshInterval?: string;
   /**
-   * How full-text hits are ranked. `"embedded"` uses the embedded search's
-   * formula, so both providers rank alike; `"bm25"` uses OpenSearch's own
-   * BM25, which is faster on large indexes. Default `"embedded"`.
+   * Ranking formula of full-text hits. `"embedded"` is the embedded search's
+   * formula, so both providers rank alike. `"bm25"` is OpenSearch's own BM25,
+   * which is faster on large indexes. Default `"embedded"`.
    */
   scoring?: Scoring;
   /**

@@ -30,7 +30,7 @@ const MAX_FUZZINESS = 2;
 /** Name of the script field that carries the distance when the sort does not. */
 export const DISTANCE_FIELD = "bridge_distance_km";
 
-/** Where an error happened, for the error context. */
+/** Role, integration and tenant that errors of a query name. */
 export interface QueryContext {
   role: "search";
   integration: string;
@@ -66,7 +66,7 @@ export interface SearchPlan {
   distance: { field: string; from: GeoPoint; sortPosition: number | undefined } | undefined;
 }
 
-/** The searchable fields of a definition with their boosts: the declared ones, else every text field. */
+/** Returns the searchable fields of a definition with their boosts: the declared ones, else every text field. */
 export function searchableFields(definition: IndexDefinition): Array<{ field: string; boost: number }> {
   if (definition.searchableFields && definition.searchableFields.length > 0) {
     return definition.searchableFields.map((entry) => (typeof entry === "string" ? { field: entry, boost: 1 } : { field: entry.field, boost: entry.boost }));
@@ -199,7 +199,7 @@ const FILTER_VALUE_FORMS: Record<string, string> = {
   date: "an ISO 8601 string or epoch milliseconds",
 };
 
-/** The indexed path of a field: dates are queried through their epoch-millisecond copy. */
+/** Returns the indexed path of a field: dates are queried through their epoch-millisecond copy. */
 export function indexedPath(field: string, type: SearchFieldType | undefined): string {
   return type === "date" ? `${DATE_COPIES}.${field}` : field;
 }

@@ -83,7 +83,7 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
   const options = connection.options;
   const registry = new IndexRegistry(connection);
 
-  /** Runs a request on an index; when the server says the index is gone, forgets it and throws NotFoundError. */
+  /** Runs a request on an index. When the server reports the index missing, forgets it and throws NotFoundError. */
   async function onIndex<T>(index: string, operation: string, send: (client: Client) => Promise<T>): Promise<T> {
     try {
       return await connection.request(operation, send);

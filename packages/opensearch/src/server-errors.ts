@@ -8,7 +8,7 @@ export interface ServerError {
   failed_shards?: Array<{ reason?: ServerError }>;
 }
 
-/** One line from a server error: its reason and the deepest cause, such as a failed date parse inside a search phase error. */
+/** Formats a server error as one line: its reason and the deepest cause, such as a failed date parse inside a search phase error. */
 export function describeServerError(problem: ServerError): string {
   let deepest: ServerError = problem;
   const shardReason = problem.failed_shards?.[0]?.reason;

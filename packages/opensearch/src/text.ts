@@ -1,8 +1,8 @@
 // Words of user text, split the way the `bridge_text` analyzer of every index
-// splits them, which is also how the embedded Orama search splits them
-// (Orama 3.1 English tokenizer: lower case, split on anything but letters a-z
-// and àèéìòóù, digits, "_", "'" and "-", accents removed, no stemming, no stop
-// words). The same words then match in both engines.
+// splits them, which is also how the embedded Orama search splits them. The
+// Orama 3.1 English tokenizer lowercases, splits on anything but letters a-z
+// and àèéìòóù, digits, "_", "'" and "-", and removes accents. It has no
+// stemming and no stop words. The same words then match in both engines.
 
 /**
  * Pattern of the `bridge_words` tokenizer, in Java syntax. With the
@@ -23,7 +23,7 @@ export function words(text: string): string[] {
     .map((word) => word.replace(/[àèéìòóù]/g, (accented) => ACCENTS[accented] ?? accented));
 }
 
-/** The distinct words of user text, in order of first appearance. */
+/** Returns the distinct words of user text, in order of first appearance. */
 export function distinctWords(text: string): string[] {
   return [...new Set(words(text))];
 }

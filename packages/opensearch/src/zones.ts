@@ -9,7 +9,7 @@ import type { GeoPoint, GeoShape, IndexDefinition, SearchDocument } from "@bridg
 import { feature } from "topojson-client";
 import type { GeometryCollection, Topology } from "topojson-specification";
 
-/** A warehouse that serves the zone it stands in. */
+/** A warehouse, which serves the zone that contains its location. */
 export interface ZoneWarehouse {
   id: string | number;
   location: GeoPoint;

@@ -18,7 +18,7 @@ function policy(retries: number) {
   });
 }
 
-/** Answers each request with the statuses given for it, item by item. */
+/** Responds to each request with the statuses given for it, item by item. */
 function server(statusesPerRequest: number[][]) {
   const bodies: string[] = [];
   const send = async (body: string): Promise<BulkResponseBody> => {

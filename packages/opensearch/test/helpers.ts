@@ -5,7 +5,7 @@ import { opensearch, type OpenSearchOptions } from "../src/index.js";
 /** Same variable and default as the testkit's reachability check. */
 export const OPENSEARCH_NODE = process.env.OPENSEARCH_NODE?.trim() || "http://127.0.0.1:9200";
 
-/** A logger that keeps each line as text, so tests can check what was logged. */
+/** Creates a logger that keeps each line as text, so tests can check what was logged. */
 export function testLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const make = (bindings: Record<string, unknown>): Logger => {
@@ -33,7 +33,7 @@ export async function startIntegration(options: OpenSearchOptions & { indexPrefi
   return { integration, search: integration.modules.search, lines };
 }
 
-/** A client of its own, for checks that look at the server directly. */
+/** Creates a client of its own, for checks that look at the server directly. */
 export function rawClient(): Client {
   return new Client({ node: OPENSEARCH_NODE });
 }

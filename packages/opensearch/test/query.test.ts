@@ -147,7 +147,7 @@ describe("buildSearchBody", () => {
     expect(filter.geo_shape.location.shape.coordinates).toEqual([[[10, 1], [20, 2], [10, 3], [10, 1]]]);
   });
 
-  it("ends every sort with the id and fetches one hit more than the page", () => {
+  it("adds id tiebreaker and one extra hit", () => {
     const body = buildSearchBody(plan({ sort: [{ field: "price", order: "desc" }], page: 3, pageSize: 7 }), 5_000, "embedded");
     expect(body.sort).toEqual([{ price: { order: "desc", missing: "_last" } }, { id: { order: "asc" } }]);
     expect(body.from).toBe(14);

@@ -124,7 +124,7 @@ describeWithService("opensearch", "opensearch search role", () => {
     const { search, prefix } = await start();
     await runWithTenant("t", async () => {
       await search.ensureIndex(ITEMS);
-      // A second process drops the index while this one still knows it.
+      // A second process drops the index while this one still has it cached.
       const other = await startIntegration({ indexPrefix: prefix });
       await other.search.dropIndex("items");
       await other.integration.stop({ deadlineMs: 1_000 });
