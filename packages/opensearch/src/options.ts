@@ -1,4 +1,4 @@
-import { BridgeError, ConfigError, type BridgeErrorCode } from "@bridge/core";
+import { ConfigError } from "@bridge/core";
 
 export const PACKAGE_NAME = "@bridge/opensearch";
 export const INTEGRATION_NAME = "opensearch";
@@ -101,15 +101,6 @@ export function optionError(option: string, value: unknown, expected: string): C
     role: "search",
     integration: INTEGRATION_NAME,
   });
-}
-
-/** Builds a typed error of this package that names the integration and the search role. */
-export function opensearchError(
-  message: string,
-  code: BridgeErrorCode,
-  extra: { tenantId?: string; retryable?: boolean; details?: Record<string, unknown>; cause?: unknown } = {},
-): BridgeError {
-  return new BridgeError(message, { code, role: "search", integration: INTEGRATION_NAME, ...extra });
 }
 
 /** Replaces the password of a URL with `****`. */

@@ -27,14 +27,3 @@ export function words(text: string): string[] {
 export function distinctWords(text: string): string[] {
   return [...new Set(words(text))];
 }
-
-/**
- * Edit distance for one term under `fuzzy: true`: OpenSearch's
- * `fuzziness: AUTO` (AUTO:3,6), the rule the embedded search copies.
- */
-export function autoFuzziness(term: string): number {
-  const length = Array.from(term).length;
-  if (length <= 2) return 0;
-  if (length <= 5) return 1;
-  return 2;
-}
