@@ -265,6 +265,7 @@ export function createOpenSearchSearch(connection: OpenSearchConnection): OpenSe
       const names = registry.namesOf(index);
       if (names === undefined) throw new ValidationError(`Search index name ${describe(index)} is invalid or too long for OpenSearch`, errorContext({ index }));
 
+      // NOTE: writes through the alias during a reindex go to the old index and are lost at the swap.
       // Next version after every existing one, including leftovers of an interrupted reindex, which are deleted.
       const previous = await registry.aliasTargets(names);
       const versions = await registry.versionsOf(names);
