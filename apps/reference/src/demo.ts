@@ -18,6 +18,9 @@ import { createReferenceService, type ReferenceService } from "./service.js";
 const SEARCH_QUERY = "Samsung";
 const MINNEAPOLIS = { lat: 44.9778, lon: -93.265 };
 const RADIUS_KM = 25;
+/** The Mall of America, 60 E Broadway, Bloomington, MN: a real address point for the delivery-zone lookup. */
+const ADDRESS_POINT = { label: "Mall of America, Bloomington MN", lat: 44.8549, lon: -93.2422 };
+const ADDRESS_STATE = "Minnesota";
 const BUYER_EMAIL = "purchasing@northwind.example.com";
 
 class DemoFailure extends Error {}
@@ -45,6 +48,11 @@ interface SearchAnswer {
   total: number;
   hits: Array<{ sku: string; title: string; price: { amountMinor: number }; inStock: boolean }>;
   facets: { brand: Array<{ value: string; count: number }>; category: Array<{ value: string; count: number }> };
+}
+
+interface ZonesAnswer {
+  total: number;
+  zones: Array<{ zoneId: string; name: string; warehouses: Array<{ id: string; name: string | null }> }>;
 }
 
 interface ProductAnswer {
@@ -87,8 +95,9 @@ async function scenario(service: ReferenceService, outboxDir: string, startedAt:
     `imported ${report.products.imported} products (${report.products.rejected.length} rejected), ` +
       `${report.categories.imported} categories (${report.categories.rejected.length} rejected, ${report.categories.derivedFromPaths} more derived from paths), ` +
       `${report.warehouses.imported} warehouses (${report.warehouses.rejected.length} rejected), ${report.products.stockRows} stock rows, ` +
-      `${report.priceEntries} price entries in ${report.elapsedMs} ms`,
+      `${report.priceEntries} price entries, ${report.zones.indexed} delivery zones (${report.zones.withWarehouses} with warehouses) in ${report.elapsedMs} ms`,
   );
+  check(report.zones.indexed === report.zones.records, `${report.zones.indexed} of ${report.zones.records} delivery zones were indexed: ${JSON.stringify(report.zones.notIndexed.slice(0, 3))}`);
   for (const [kind, section] of [["product", report.products], ["category", report.categories], ["warehouse", report.warehouses]] as const) {
     for (const rejection of section.rejected.slice(0, 5)) step(`  rejected ${kind} record ${rejection.index}: ${rejection.reason} (${rejection.message})`);
   }
@@ -120,6 +129,13 @@ async function scenario(service: ReferenceService, outboxDir: string, startedAt:
   );
   check(near.warehouses.length > 0, `no warehouse within ${RADIUS_KM} km of Minneapolis`);
   step(`warehouses within ${RADIUS_KM} km of Minneapolis: ${near.total} (nearest: ${near.warehouses[0]?.name}, ${near.warehouses[0]?.distanceKm} km)`);
+
+  const containing = await expectOk<ZonesAnswer>(service, "GET", `/api/zones/containing?lat=${ADDRESS_POINT.lat}&lon=${ADDRESS_POINT.lon}`);
+  const zone = containing.zones[0];
+  check(containing.total === 1 && zone?.name === ADDRESS_STATE, `expected the ${ADDRESS_POINT.label} in the ${ADDRESS_STATE} zone alone, got ${JSON.stringify(containing.zones.map((found) => found.name))}`);
+  check(zone.warehouses.length > 0, `no warehouse serves the ${ADDRESS_STATE} zone`);
+  check(zone.warehouses.every((warehouse) => warehouse.name !== null), `a warehouse of the ${ADDRESS_STATE} zone is missing from the data role`);
+  step(`delivery zone of the ${ADDRESS_POINT.label}: ${zone.name} (${zone.zoneId}), served by ${zone.warehouses.length} warehouses (first: ${zone.warehouses[0]?.name})`);
 
   // Two in-stock products of the search: the first ordered at the volume break, the second as a single unit.
   const picks: Array<{ sku: string; quantity: number }> = [];
@@ -173,10 +189,13 @@ async function scenario(service: ReferenceService, outboxDir: string, startedAt:
     categories_derived_from_paths: report.categories.derivedFromPaths,
     warehouses_imported: report.warehouses.imported,
     warehouses_rejected: report.warehouses.rejected.length,
+    zones_indexed: report.zones.indexed,
     search_query: SEARCH_QUERY,
     search_hits: search.total,
     facet_brands: search.facets.brand.length,
     warehouses_near: near.total,
+    zone_state: zone.name,
+    zone_warehouses: zone.warehouses.length,
     order_status: order.status,
     order_total_minor: order.pricing?.totalMinor ?? 0,
     emails_in_outbox: emails.length,

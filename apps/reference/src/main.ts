@@ -47,7 +47,8 @@ async function main(): Promise<void> {
       process.stdout.write(
         `Catalog imported: ${report.products.imported} products (${report.products.rejected.length} rejected), ` +
           `${report.categories.imported} categories (${report.categories.rejected.length} rejected, ${report.categories.derivedFromPaths} more derived from paths), ` +
-          `${report.warehouses.imported} warehouses (${report.warehouses.rejected.length} rejected) in ${report.elapsedMs} ms\n`,
+          `${report.warehouses.imported} warehouses (${report.warehouses.rejected.length} rejected), ` +
+          `${report.zones.indexed} delivery zones (${report.zones.withWarehouses} with warehouses) in ${report.elapsedMs} ms\n`,
       );
     },
     (error: unknown) => process.stderr.write(`Catalog import failed: ${(error as Error).message}\n`),

@@ -6,6 +6,7 @@ import { mapProducts } from "./products.js";
 import type { Rejection } from "./rejections.js";
 import { DEFAULT_SOURCE_FILES, readRecords, type SourceFiles } from "./source.js";
 import { mapStores, stockForSku } from "./warehouses.js";
+import { loadStateZones } from "./zones.js";
 
 export interface ImportOptions {
   /** Source file paths; the bundled data set by default. */
@@ -18,6 +19,8 @@ export interface ImportOptions {
   categoryBatchSize?: number;
   /** Warehouses per job. Default 200. */
   warehouseBatchSize?: number;
+  /** Delivery zones per `catalog.import-zones` job. Default 14, so the 56 zones take 4 jobs. */
+  zoneBatchSize?: number;
   /** How long to wait for the workers of one phase. Default 120 s. */
   phaseTimeoutMs?: number;
 }
@@ -46,6 +49,19 @@ export interface ImportReport {
     derivedRejected: Rejection[];
   };
   warehouses: ImportSection & { indexed: number; notIndexed: Rejection[] };
+  /** Delivery zones from the bundled state boundaries. The `index` of a rejection is the zone's position in that file. */
+  zones: {
+    /** Zones in the boundary file. */
+    records: number;
+    indexed: number;
+    notIndexed: Rejection[];
+    /** Indexed zones that list at least one warehouse. */
+    withWarehouses: number;
+    /** Sum over the indexed zones of the warehouses each lists, so a warehouse on a shared border counts once per zone. */
+    warehouseLinks: number;
+    /** Warehouses of this run that no indexed zone contains, so a zone lookup never returns them. */
+    warehousesOutside: string[];
+  };
   brands: number;
   priceEntries: number;
   elapsedMs: number;
@@ -53,7 +69,8 @@ export interface ImportReport {
 
 /**
  * Imports the catalogue for the current tenant through the queue: categories
- * and warehouses first, then products (which reference both), then the price
+ * and warehouses first, then products (which reference both) side by side
+ * with the delivery zones (which list the stored warehouses), then the price
  * list built from the stored products. Each phase publishes its jobs and
  * waits for the workers' progress notifications before the next one starts.
  */
@@ -74,6 +91,7 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
   const warehouseMapping = mapStores(storeRecords);
   const productMapping = mapProducts(productRecords, new CategoryIndex(categoryMapping.categories));
   const warehouseIds = warehouseMapping.warehouses.map((warehouse) => warehouse.id);
+  const zones = loadStateZones();
   log.info("catalog import started", {
     products: productRecords.length,
     productsRejected: productMapping.rejected.length,
@@ -96,10 +114,11 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
     ]);
 
     const productRows: ProductJobRow[] = productMapping.accepted.map((row) => ({ ...row, stock: stockForSku(row.sku, warehouseIds) }));
-    const productProgress = await tracker.runPhase("products", chunk(productRows, options.productBatchSize ?? 100), (products, header) => ({
-      ...header,
-      products,
-    }));
+    const zoneIds = zones.map((zone) => zone.zoneId);
+    const [productProgress, zoneProgress] = await Promise.all([
+      tracker.runPhase("products", chunk(productRows, options.productBatchSize ?? 100), (products, header) => ({ ...header, products })),
+      tracker.runPhase("zones", chunk(zoneIds, options.zoneBatchSize ?? 14), (batch, header) => ({ ...header, zoneIds: batch })),
+    ]);
     const priceProgress = await tracker.runPhase("prices", [[]], (_rows, header) => ({ ...header, priceListId: PRICE_LIST_ID, currency: CURRENCY }));
 
     const sum = (list: ImportProgress[], field: "written" | "indexed" | "stockRows") => list.reduce((total, item) => total + item[field], 0);
@@ -115,6 +134,11 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
     logRejections(log, "warehouse", warehouseFailures);
     logNotIndexed(log, "product", notIndexed(productProgress));
     logNotIndexed(log, "warehouse", warehouseNotIndexed);
+    const zoneCounts = countZones(zoneProgress, zoneIds, warehouseIds, failures(warehouseProgress));
+    logNotIndexed(log, "zone", zoneCounts.notIndexed);
+    if (zoneCounts.warehousesOutside.length > 0) {
+      log.warn("warehouses outside every delivery zone", { count: zoneCounts.warehousesOutside.length, warehouseIds: zoneCounts.warehousesOutside.slice(0, 20) });
+    }
 
     const report: ImportReport = {
       runId,
@@ -141,6 +165,7 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
         indexed: sum(warehouseProgress, "indexed"),
         notIndexed: warehouseNotIndexed,
       },
+      zones: { records: zoneIds.length, ...zoneCounts },
       brands: new Set(productProgress.flatMap((item) => item.brands)).size,
       priceEntries: sum(priceProgress, "written"),
       elapsedMs: Math.round(performance.now() - startedAt),
@@ -153,6 +178,8 @@ export async function importCatalog(bridge: Bridge, options: ImportOptions = {})
       categoriesDerivedFromPaths: report.categories.derivedFromPaths,
       warehousesImported: report.warehouses.imported,
       warehousesRejected: report.warehouses.rejected.length,
+      zonesIndexed: report.zones.indexed,
+      zonesWithWarehouses: report.zones.withWarehouses,
       elapsedMs: report.elapsedMs,
     });
     return report;
@@ -184,6 +211,35 @@ function countCategories(
   return { imported, rejected, derivedFromPaths, derivedRejected };
 }
 
+/**
+ * Adds up what the zone jobs reported. `warehousesOutside` lists the
+ * warehouses of this run that the datastore stored but no indexed zone
+ * lists, such as a store whose coordinates lie offshore.
+ */
+function countZones(
+  progress: ImportProgress[],
+  zoneIds: readonly string[],
+  warehouseIds: readonly string[],
+  warehouseFailures: readonly Rejection[],
+): Omit<ImportReport["zones"], "records"> {
+  const listed = new Map<string, string[]>();
+  for (const item of progress) {
+    for (const [zoneId, ids] of Object.entries(item.zoneWarehouses ?? {})) listed.set(zoneId, ids);
+  }
+  const zoneIndexById = new Map(zoneIds.map((zoneId, position) => [zoneId, position]));
+  const notIndexed = withSourceIndex(progress.flatMap((item) => item.notIndexed), zoneIndexById);
+
+  const inSomeZone = new Set([...listed.values()].flat());
+  const notStored = new Set(warehouseFailures.map((failure) => String(failure.value)));
+  return {
+    indexed: progress.reduce((total, item) => total + item.indexed, 0),
+    notIndexed,
+    withWarehouses: [...listed.values()].filter((ids) => ids.length > 0).length,
+    warehouseLinks: [...listed.values()].reduce((total, ids) => total + ids.length, 0),
+    warehousesOutside: warehouseIds.filter((id) => !notStored.has(id) && !inSomeZone.has(id)),
+  };
+}
+
 /** Writes one warning per rejected record, with its index in the source file (-1 for a category taken from a path) and the reason. */
 function logRejections(log: Logger, kind: "product" | "category" | "warehouse", rejections: readonly Rejection[]): void {
   for (const rejection of rejections) {
@@ -197,7 +253,7 @@ function logRejections(log: Logger, kind: "product" | "category" | "warehouse", 
 }
 
 /** Writes one warning per record that was stored but is missing from the search index. */
-function logNotIndexed(log: Logger, kind: "product" | "warehouse", failures: readonly Rejection[]): void {
+function logNotIndexed(log: Logger, kind: "product" | "warehouse" | "zone", failures: readonly Rejection[]): void {
   for (const failure of failures) {
     log.warn(`${kind} record not indexed`, { index: failure.index, ...(failure.sku === undefined ? { value: failure.value } : { sku: failure.sku }), detail: failure.message });
   }

@@ -9,6 +9,7 @@ export const IMPORT_TASKS = {
   warehouses: "catalog.import-warehouses",
   products: "catalog.import-products",
   prices: "catalog.import-prices",
+  zones: "catalog.import-zones",
 } as const;
 
 export type ImportKind = keyof typeof IMPORT_TASKS;
@@ -50,6 +51,11 @@ export interface ProductBatch extends BatchHeader {
   products: ProductJobRow[];
 }
 
+export interface ZoneBatch extends BatchHeader {
+  /** Zone ids (USPS codes such as `MN`) whose documents the job builds from the bundled state boundaries. */
+  zoneIds: string[];
+}
+
 export interface PriceJob extends BatchHeader {
   priceListId: string;
   currency: string;
@@ -70,4 +76,6 @@ export interface ImportProgress {
   notIndexed: Rejection[];
   stockRows: number;
   brands: string[];
+  /** Set by zone jobs: the warehouses each indexed zone lists, by zone id. */
+  zoneWarehouses?: Record<string, string[]>;
 }

@@ -10,6 +10,7 @@ import {
   type PriceJob,
   type ProductBatch,
   type WarehouseBatch,
+  type ZoneBatch,
 } from "./jobs.js";
 import type { Rejection } from "./rejections.js";
 import {
@@ -22,6 +23,7 @@ import {
   type WarehouseSearchDocument,
 } from "./search-documents.js";
 import { slugify } from "./slug.js";
+import { loadStateZones, zoneDocument, ZONES_INDEX, ZONES_INDEX_DEFINITION, type LocatedWarehouse, type ZoneSearchDocument } from "./zones.js";
 
 /**
  * Defines the import workers on the bridge. Every handler is safe to run
@@ -49,6 +51,7 @@ export function defineCatalogWorkers(bridge: Bridge): Worker[] {
     run<WarehouseBatch>(IMPORT_TASKS.warehouses, 4, 1, (job) => importWarehouses(bridge, job.payload, log)),
     run<ProductBatch>(IMPORT_TASKS.products, 4, 2, (job) => importProducts(bridge, job.payload)),
     run<PriceJob>(IMPORT_TASKS.prices, 1, 1, (job) => importPrices(bridge, job.payload)),
+    run<ZoneBatch>(IMPORT_TASKS.zones, 4, 1, (job) => importZones(bridge, job.payload)),
   ];
 }
 
@@ -191,4 +194,50 @@ async function importPrices(bridge: Bridge, payload: PriceJob): Promise<ImportPr
   });
   progress.written = prices.length;
   return progress;
+}
+
+/**
+ * Indexes the delivery zones named in the job, each listing the tenant's
+ * warehouses inside it. Warehouses come from the data role, so the zones
+ * phase runs after the warehouses phase.
+ */
+async function importZones(bridge: Bridge, payload: ZoneBatch): Promise<ImportProgress> {
+  const progress = emptyProgress("zones", payload);
+  const warehouses = await locatedWarehouses(bridge);
+
+  const requested = new Set(payload.zoneIds);
+  const zones = loadStateZones().filter((zone) => requested.has(zone.zoneId));
+  const documents: ZoneSearchDocument[] = zones.map((zone) => zoneDocument(zone, warehouses));
+  for (const zoneId of requested) {
+    if (!zones.some((zone) => zone.zoneId === zoneId)) {
+      progress.notIndexed.push({ index: -1, reason: "index-rejected", value: zoneId, message: `zone ${zoneId} is not in the bundled state boundaries, so it was not indexed` });
+    }
+  }
+
+  await bridge.search.ensureIndex(ZONES_INDEX_DEFINITION);
+  const indexed = await bridge.search.bulkIndex(ZONES_INDEX, documents);
+  progress.indexed = indexed.indexed;
+  const failedIds = new Set<string>();
+  for (const failure of indexed.failed) {
+    const zoneId = failure.id ?? documents[failure.index]?.id ?? "?";
+    failedIds.add(zoneId);
+    // The importer replaces index -1 with the zone's position in the boundary file.
+    progress.notIndexed.push({ index: -1, reason: "index-rejected", value: zoneId, message: `zone ${zoneId} was not indexed: ${failure.message}` });
+  }
+  progress.zoneWarehouses = Object.fromEntries(documents.filter((document) => !failedIds.has(document.id)).map((document) => [document.id, document.warehouse_ids]));
+  return progress;
+}
+
+/** Reads every warehouse of the current tenant that has a location. */
+async function locatedWarehouses(bridge: Bridge): Promise<LocatedWarehouse[]> {
+  const located: LocatedWarehouse[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await bridge.data.inventory.listWarehouses({ limit: 500, cursor });
+    for (const warehouse of page.items) {
+      if (warehouse.location !== null) located.push({ id: warehouse.id, location: warehouse.location });
+    }
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return located;
 }

@@ -7,6 +7,7 @@ import { toHttpError } from "./errors.js";
 import { registerProductRoutes } from "./products.js";
 import { registerQuoteRoutes } from "./quotes.js";
 import { registerWarehouseRoutes } from "./warehouses.js";
+import { registerZoneRoutes } from "./zones.js";
 
 /** State of the catalogue import. Readiness stays 503 until it is `ready`. */
 export interface CatalogStatus {
@@ -63,6 +64,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   registerProductRoutes(app, bridge);
   registerWarehouseRoutes(app, bridge);
+  registerZoneRoutes(app, bridge);
   registerQuoteRoutes(app, new QuoteService(bridge, options.quotes));
   return app;
 }
