@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // kafkajs-loader.ts resolves kafkajs from import.meta.url, which the CommonJS build needs shimmed.
+  shims: true,
 });

@@ -2,13 +2,16 @@
 // client other than kafkajs (such as @confluentinc/kafka-javascript) can
 // replace it without touching the roles. `createKafkajsClient` is the only
 // implementation today.
-import kafkajs from "kafkajs";
 import SnappyCodec from "kafkajs-snappy";
-import type { Admin, Consumer, EachBatchPayload, KafkaConfig, KafkaMessage, LogEntry as KafkajsLogEntry, Producer, SASLOptions } from "kafkajs";
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage, LogEntry as KafkajsLogEntry, Producer, SASLOptions } from "kafkajs";
 import type { Logger } from "@bridge/core";
+import { loadKafkajs } from "./kafkajs-loader.js";
 import type { CompressionType, ResolvedOptions } from "./options.js";
 
-const { Kafka, CompressionCodecs, CompressionTypes, logLevel } = kafkajs;
+/** kafkajs, loaded on first use (see kafkajs-loader.ts). */
+function kafkajs() {
+  return loadKafkajs().kafkajs;
+}
 
 /** One record to produce. A string value is sent as UTF-8; null is a tombstone. */
 export interface ProduceRecord {
@@ -168,7 +171,7 @@ export function kafkajsConfig(options: ResolvedOptions, logger: () => Logger): K
     ...(options.ssl ? { ssl: options.ssl } : {}),
     ...(options.sasl ? { sasl: options.sasl as SASLOptions } : {}),
     connectionTimeout: options.connectionTimeoutMs,
-    logLevel: logLevel.WARN,
+    logLevel: kafkajs().logLevel.WARN,
     logCreator: () => createLogForwarder(logger),
   };
 }
@@ -188,6 +191,7 @@ async function retryTransient<T>(operation: () => Promise<T>): Promise<T> {
 
 /** Kafka's compression codes as kafkajs numbers them. */
 export function compressionCode(compression: CompressionType): number {
+  const { CompressionTypes } = kafkajs();
   if (compression === "gzip") return CompressionTypes.GZIP;
   if (compression === "snappy") {
     registerSnappy();
@@ -206,6 +210,7 @@ let snappyRegistered = false;
 export function registerSnappy(): void {
   if (snappyRegistered) return;
   snappyRegistered = true;
+  const { CompressionCodecs, CompressionTypes } = kafkajs();
   (CompressionCodecs as Record<number, unknown>)[CompressionTypes.Snappy] = SnappyCodec;
 }
 
@@ -214,6 +219,7 @@ function createLogForwarder(logger: () => Logger): (entry: KafkajsLogEntry) => v
   const lastSeen = new Map<string, { at: number; repeats: number }>();
   const WINDOW_MS = 10_000;
 
+  const { logLevel } = kafkajs();
   return ({ level, namespace, log }) => {
     const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
     const key = `${namespace}:${message}`;
@@ -285,7 +291,7 @@ function toConsumed(topic: string, partition: number, message: KafkaMessage): Co
 
 /** Creates the kafkajs implementation of the client. Nothing connects until `connect`. */
 export function createKafkajsClient(options: ResolvedOptions, logger: () => Logger): KafkaClient {
-  const kafka = new Kafka(kafkajsConfig(options, logger));
+  const kafka = new (kafkajs().Kafka)(kafkajsConfig(options, logger));
   const compression = compressionCode(options.compression);
   // Consumers must be able to read Snappy batches whatever this integration produces.
   registerSnappy();
@@ -453,70 +459,101 @@ export function createKafkajsClient(options: ResolvedOptions, logger: () => Logg
   };
 }
 
-function createConsumer(kafka: InstanceType<typeof Kafka>, options: ResolvedOptions, spec: ConsumerSpec, handlers: ConsumerHandlers): ClientConsumer {
-  const consumer: Consumer = kafka.consumer({
-    groupId: spec.groupId,
-    sessionTimeout: options.sessionTimeoutMs,
-    heartbeatInterval: options.heartbeatIntervalMs,
-    maxWaitTimeInMs: options.fetchMaxWaitMs,
-    readUncommitted: spec.readCommitted === false,
-    allowAutoTopicCreation: false,
-  });
-  let stopped = false;
-  const removers: Array<() => void> = [];
+/** Delays between restarts of a consumer that kafkajs gave up on, in ms. */
+const RESTART_DELAYS_MS = [500, 1_000, 2_000, 5_000, 10_000];
 
-  removers.push(
-    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+function createConsumer(kafka: Kafka, options: ResolvedOptions, spec: ConsumerSpec, handlers: ConsumerHandlers): ClientConsumer {
+  let stopped = false;
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let consumer = build();
+
+  /** Creates a kafkajs consumer with the event hooks; kafkajs cannot run a consumer again once it crashed for good. */
+  function build(): Consumer {
+    const created = kafka.consumer({
+      groupId: spec.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      maxWaitTimeInMs: options.fetchMaxWaitMs,
+      readUncommitted: spec.readCommitted === false,
+      allowAutoTopicCreation: false,
+    });
+    created.on(created.events.GROUP_JOIN, (event) => {
+      restarts = 0;
       const assignment = new Map<string, number[]>();
       for (const [topic, partitions] of Object.entries(event.payload.memberAssignment)) assignment.set(topic, [...partitions]);
       handlers.onAssign?.(assignment);
-    }),
-  );
-  removers.push(
-    consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
+    });
+    created.on(created.events.START_BATCH_PROCESS, (event) => {
       // Batches of only transaction markers or aborted records never reach eachBatch, but the position moves past them.
       if (event.payload.batchSize === 0) handlers.onSkip?.(event.payload.topic, event.payload.partition, Number(event.payload.lastOffset) + 1);
-    }),
-  );
-  removers.push(
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (!stopped) handlers.onCrash?.(event.payload.error, event.payload.restart);
-    }),
-  );
+    });
+    created.on(created.events.CRASH, (event) => {
+      if (stopped || created !== consumer) return;
+      handlers.onCrash?.(event.payload.error, true);
+      // kafkajs restarts by itself after retriable errors only; after others (such as no group coordinator during a broker restart) this does.
+      if (!event.payload.restart) scheduleRestart();
+    });
+    return created;
+  }
+
+  function scheduleRestart(): void {
+    const delay = RESTART_DELAYS_MS[Math.min(restarts, RESTART_DELAYS_MS.length - 1)] as number;
+    restarts += 1;
+    restartTimer = setTimeout(() => {
+      if (stopped) return;
+      const old = consumer;
+      consumer = build();
+      void old
+        .disconnect()
+        .catch(() => undefined)
+        .then(() => run(consumer))
+        .catch((error: unknown) => {
+          if (stopped) return;
+          handlers.onCrash?.(error instanceof Error ? error : new Error(String(error)), true);
+          scheduleRestart();
+        });
+    }, delay);
+    restartTimer.unref?.();
+  }
+
+  async function run(target: Consumer): Promise<void> {
+    await target.connect();
+    await target.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning });
+    await target.run({
+      autoCommit: false,
+      eachBatchAutoResolve: spec.autoResolve ?? true,
+      partitionsConsumedConcurrently: spec.partitionsConsumedConcurrently ?? 1,
+      eachBatch: async (payload: EachBatchPayload) => {
+        const { batch } = payload;
+        const messages = batch.messages.map((message) => toConsumed(batch.topic, batch.partition, message));
+        await handlers.onBatch(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            fetchedOffset: Number((batch as unknown as { fetchedOffset: string }).fetchedOffset),
+            nextOffset: Number(batch.lastOffset()) + 1,
+            highWatermark: Number(batch.highWatermark),
+            messages,
+          },
+          {
+            resolveOffset: (offset) => payload.resolveOffset(String(offset)),
+            pause: () => {
+              payload.pause();
+            },
+            isActive: () => payload.isRunning() && !payload.isStale(),
+            heartbeat: () => payload.heartbeat(),
+          },
+        );
+      },
+    });
+  }
 
   return {
     groupId: spec.groupId,
 
-    async start() {
-      await consumer.connect();
-      await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: spec.autoResolve ?? true,
-        partitionsConsumedConcurrently: spec.partitionsConsumedConcurrently ?? 1,
-        eachBatch: async (payload: EachBatchPayload) => {
-          const { batch } = payload;
-          const messages = batch.messages.map((message) => toConsumed(batch.topic, batch.partition, message));
-          await handlers.onBatch(
-            {
-              topic: batch.topic,
-              partition: batch.partition,
-              fetchedOffset: Number((batch as unknown as { fetchedOffset: string }).fetchedOffset),
-              nextOffset: Number(batch.lastOffset()) + 1,
-              highWatermark: Number(batch.highWatermark),
-              messages,
-            },
-            {
-              resolveOffset: (offset) => payload.resolveOffset(String(offset)),
-              pause: () => {
-                payload.pause();
-              },
-              isActive: () => payload.isRunning() && !payload.isStale(),
-              heartbeat: () => payload.heartbeat(),
-            },
-          );
-        },
-      });
+    start() {
+      return run(consumer);
     },
 
     async commit(offsets) {
@@ -539,7 +576,7 @@ function createConsumer(kafka: InstanceType<typeof Kafka>, options: ResolvedOpti
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const remove of removers) remove();
+      clearTimeout(restartTimer);
       await consumer.disconnect().catch(() => undefined);
     },
   };

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { HealthReport, Integration, LogSink, Logger, NotificationsRole, ProviderPackage } from "@bridge/core";
 import { createKafkajsClient, type KafkaClient } from "./client.js";
 import { envSchema, optionsFromEnv, SECRET_VARIABLES } from "./env.js";
+import { loadKafkajs } from "./kafkajs-loader.js";
 import { createLogSink } from "./logs.js";
 import { createNotifications } from "./notifications.js";
 import { kafkaError, resolveOptions, type KafkaOptions } from "./options.js";
@@ -32,6 +33,7 @@ export type {
   TransactionalProducer,
 } from "./client.js";
 export { createKafkajsClient, kafkajsConfig, compressionCode } from "./client.js";
+export { loadKafkajs, filterAbortedMessages } from "./kafkajs-loader.js";
 
 export interface KafkaModules {
   queue: KafkaQueue;
@@ -52,8 +54,7 @@ const silentLogger: Logger = {
   },
 };
 
-/** Longest wait of `start()` and `health()` for the brokers, in ms. */
-const CONNECT_TIMEOUT_MS = 10_000;
+/** Longest wait of `health()` for the brokers, in ms. */
 const HEALTH_TIMEOUT_MS = 3_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -92,14 +93,20 @@ export function kafka(options: KafkaOptions = {}): Integration<KafkaModules> {
     async start(context) {
       logger = context.logger;
       try {
-        await withTimeout(client.connect(), CONNECT_TIMEOUT_MS, "connecting");
-        await withTimeout(client.admin.describeCluster(), CONNECT_TIMEOUT_MS, "reading the cluster metadata");
+        const deadline = Date.now() + resolved.startTimeoutMs;
+        await withTimeout(client.connect(), resolved.startTimeoutMs, "connecting");
+        await withTimeout(client.admin.describeCluster(), Math.max(1, deadline - Date.now()), "reading the cluster metadata");
       } catch (error) {
         throw kafkaError(
           `Could not connect to Kafka at ${resolved.brokers.join(",")}: ${errorMessage(error)}. Start the brokers or check KAFKA_BROKERS (and KAFKA_ENABLE_SSL, KAFKA_SASL_* for secured clusters).`,
           "UNAVAILABLE",
           undefined,
           { retryable: true, cause: error, details: { brokers: resolved.brokers } },
+        );
+      }
+      if (!loadKafkajs().patched) {
+        logger.warn(
+          "kafkajs was loaded before @bridge/kafka, so its own filter for aborted transactions is in use: read_committed consumers may deliver records of aborted transactions. Import @bridge/kafka before kafkajs, or load kafkajs through loadKafkajs().",
         );
       }
       logger.info("connected to Kafka", { brokers: resolved.brokers, clientId: resolved.clientId, groupId: resolved.groupId, compression: resolved.compression });

@@ -25,7 +25,18 @@ export function createLogSink(deps: LogsDeps): LogSink {
   const subscriptions = new Set<StreamReader>();
   let closed = false;
 
-  const ensureTopic = () => deps.topics.ensure([deps.topics.streamSpec(topic, options.logsRetentionMs)]);
+  async function ensureTopic(): Promise<void> {
+    try {
+      await deps.topics.ensure([deps.topics.streamSpec(topic, options.logsRetentionMs)]);
+    } catch (error) {
+      throw kafkaError(
+        `Could not create the logs topic "${topic}" (KAFKA_LOGS_TOPIC): ${errorMessage(error)}. Check that the brokers are reachable and that this client may create topics, or create it beforehand.`,
+        "UNAVAILABLE",
+        "logs",
+        { retryable: true, cause: error, details: { topic } },
+      );
+    }
+  }
 
   function record(entry: LogEntry): ProduceRecord {
     let value = Buffer.from(JSON.stringify(entry), "utf8");

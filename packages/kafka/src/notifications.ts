@@ -61,7 +61,18 @@ export function createNotifications(deps: NotificationsDeps): NotificationsRole 
   const readers = new Set<StreamReader>();
   let closed = false;
 
-  const ensureTopic = () => deps.topics.ensure([deps.topics.streamSpec(topic, options.notificationsRetentionMs)]);
+  async function ensureTopic(): Promise<void> {
+    try {
+      await deps.topics.ensure([deps.topics.streamSpec(topic, options.notificationsRetentionMs)]);
+    } catch (error) {
+      throw kafkaError(
+        `Could not create the notifications topic "${topic}" (KAFKA_NOTIFICATIONS_TOPIC): ${errorMessage(error)}. Check that the brokers are reachable and that this client may create topics, or create it beforehand.`,
+        "UNAVAILABLE",
+        "notifications",
+        { retryable: true, cause: error, details: { topic } },
+      );
+    }
+  }
 
   function ensureOpen(operation: string): void {
     if (closed) {

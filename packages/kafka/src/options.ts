@@ -71,6 +71,8 @@ export interface KafkaOptions {
   fetchMaxWaitMs?: number;
   /** Time to connect to a broker, in ms. Default 3,000. */
   connectionTimeoutMs?: number;
+  /** Longest wait of `start()` for the brokers, kafkajs retries included, in ms. Default 10,000. */
+  startTimeoutMs?: number;
 }
 
 export const DEFAULT_RETRY_LEVELS_MS: readonly number[] = [100, 1_000, 10_000, 60_000, 600_000, 3_600_000];
@@ -111,6 +113,7 @@ export interface ResolvedOptions {
   heartbeatIntervalMs: number;
   fetchMaxWaitMs: number;
   connectionTimeoutMs: number;
+  startTimeoutMs: number;
 }
 
 /** Builds the error every option check of this package throws: the package, the option, the value and the fix. */
@@ -256,5 +259,6 @@ export function resolveOptions(options: KafkaOptions): ResolvedOptions {
     heartbeatIntervalMs,
     fetchMaxWaitMs: wholeNumber("fetchMaxWaitMs", options.fetchMaxWaitMs, 500, 1, 60_000),
     connectionTimeoutMs: wholeNumber("connectionTimeoutMs", options.connectionTimeoutMs, 3_000, 1),
+    startTimeoutMs: wholeNumber("startTimeoutMs", options.startTimeoutMs, 10_000, 1),
   };
 }

@@ -113,7 +113,17 @@ export function createQueue(deps: QueueDeps): KafkaQueue {
 
   async function ensureTopics(task: string): Promise<TaskTopics> {
     const topics = names(task);
-    await deps.topics.ensure(deps.topics.taskSpecs(topics));
+    try {
+      await deps.topics.ensure(deps.topics.taskSpecs(topics));
+    } catch (error) {
+      throw kafkaError(
+        `Could not create the topics of task "${task}" (${topics.main} and its retry and dead-letter topics): ${errorMessage(error)}. ` +
+          "Check that the brokers are reachable and that this client may create topics, or create them beforehand.",
+        "UNAVAILABLE",
+        "queue",
+        { retryable: true, cause: error, details: { task, topic: topics.main } },
+      );
+    }
     return topics;
   }
 

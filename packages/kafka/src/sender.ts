@@ -36,19 +36,24 @@ const PRODUCER_STATE_ERRORS = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_
 
 /** Errors that the same records can get past later: lost connections, timeouts, leader changes. */
 export function isTransientError(error: unknown): boolean {
-  const name = (error as { name?: string })?.name ?? "";
-  if ((error as { retriable?: boolean })?.retriable === true) return true;
-  return [
-    "KafkaJSConnectionError",
-    "KafkaJSConnectionClosedError",
-    "KafkaJSRequestTimeoutError",
-    "KafkaJSNumberOfRetriesExceeded",
-    "KafkaJSBrokerNotFound",
-    "KafkaJSLockTimeout",
-    "KafkaJSMetadataNotLoaded",
-    "KafkaJSNoBrokerAvailableError",
-  ].includes(name);
+  // kafkajs wraps a lost connection in errors that say "not retriable" when its own retries ran out, so the causes count too.
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const name = (current as { name?: string }).name ?? "";
+    if ((current as { retriable?: boolean }).retriable === true || TRANSIENT_ERRORS.has(name)) return true;
+  }
+  return false;
 }
+
+const TRANSIENT_ERRORS: ReadonlySet<string> = new Set([
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSRequestTimeoutError",
+  "KafkaJSNumberOfRetriesExceeded",
+  "KafkaJSBrokerNotFound",
+  "KafkaJSLockTimeout",
+  "KafkaJSMetadataNotLoaded",
+  "KafkaJSNoBrokerAvailableError",
+]);
 
 export class Sender {
   private readonly queue: Pending[] = [];
@@ -167,6 +172,8 @@ export class Sender {
           this.recovered();
           for (const pending of chunk) this.settle(pending.done);
         } catch (error) {
+          // Records go back into the outbox below, so they no longer count as in flight.
+          this.inFlightRecords = 0;
           const type = (error as { type?: string })?.type ?? "";
           if (!this.closed && PRODUCER_STATE_ERRORS.has(type)) {
             // kafkajs 2.2.4 can lose count of sequence numbers when a request fails for some partitions only.

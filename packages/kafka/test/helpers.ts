@@ -1,10 +1,9 @@
 // Helpers of the Kafka tests: the broker address, a logger that keeps lines,
 // raw kafkajs access for foreign records, and topic cleanup by namespace.
-import kafkajs from "kafkajs";
 import type { Logger } from "@bridge/core";
 import { describeWithService } from "@bridge/testkit";
-
-const { Kafka, logLevel } = kafkajs;
+import type { Kafka } from "kafkajs";
+import { loadKafkajs } from "../src/kafkajs-loader.js";
 
 /** Same variable and default as the testkit's reachability check. */
 export const KAFKA_BROKERS = (process.env.KAFKA_BROKERS?.trim() || "127.0.0.1:9092").split(",");
@@ -39,8 +38,13 @@ export function testLogger(echo = process.env.KAFKA_TEST_LOGS === "1"): { logger
   return { logger: make({}), lines };
 }
 
-/** A raw kafkajs client, the way another program would talk to the broker. */
-export function rawKafka(): InstanceType<typeof Kafka> {
+/**
+ * A raw kafkajs client, the way another program would talk to the broker. It
+ * is loaded through loadKafkajs, so its read_committed consumers drop records
+ * of aborted transactions as the Java client does.
+ */
+export function rawKafka(): Kafka {
+  const { Kafka, logLevel } = loadKafkajs().kafkajs;
   return new Kafka({ clientId: "bridge-kafka-test", brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
 }
 
@@ -55,16 +59,29 @@ export async function produceRaw(topic: string, values: Array<string | Buffer>, 
   }
 }
 
-/** Deletes every topic and consumer group whose name contains `namespace`. */
+/**
+ * Deletes every topic and consumer group whose name contains `namespace`.
+ * Tries a few times, because right after a broker restart the group
+ * coordinator answers "loading" for a while.
+ */
 export async function deleteNamespace(namespace: string): Promise<void> {
   const admin = rawKafka().admin();
   await admin.connect();
   try {
-    const topics = (await admin.listTopics()).filter((topic) => topic.includes(namespace));
-    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
-    const { groups } = await admin.listGroups();
-    const groupIds = groups.map((group) => group.groupId).filter((groupId) => groupId.includes(namespace));
-    if (groupIds.length > 0) await admin.deleteGroups(groupIds).catch(() => undefined);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const topics = (await admin.listTopics()).filter((topic) => topic.includes(namespace));
+        if (topics.length > 0) await admin.deleteTopics({ topics });
+        const { groups } = await admin.listGroups();
+        const groupIds = groups.map((group) => group.groupId).filter((groupId) => groupId.includes(namespace));
+        // A group with a member that was killed stays non-empty until its session times out; Kafka drops it later.
+        if (groupIds.length > 0) await admin.deleteGroups(groupIds).catch(() => undefined);
+        return;
+      } catch (error) {
+        if (attempt >= 10) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
