@@ -33,8 +33,28 @@ export interface RoleSummary {
   passed: number;
   failed: number;
   skipped: number;
+  /** True when none of the role's cases ran and a server it needs was unreachable. */
+  servicesSkipped: boolean;
   capabilities: Record<string, unknown> | null;
   failedCases: string[];
+}
+
+/** A `describeWithService` block that did not run because its server was unreachable. */
+export interface ServiceSkip {
+  package: string;
+  file: string;
+  service: string;
+  address: string;
+  reason: string | null;
+  /** Provider and role when the block declared its suites; null otherwise. */
+  provider: string | null;
+  role: string | null;
+}
+
+export interface PackageSummary {
+  groups: RoleSummary[];
+  errors: RunError[];
+  servicesSkipped?: ServiceSkip[];
 }
 
 export interface RunError {
@@ -46,10 +66,13 @@ export interface RunError {
 
 export interface ConformanceResult {
   ok: boolean;
+  /** Whether BRIDGE_REQUIRE_SERVICES=1 was set, which makes any skipped server fail `ok`. */
+  requireServices: boolean;
   passed: number;
   failed: number;
   skipped: number;
   providers: Record<string, Record<string, Omit<RoleSummary, "provider" | "role">>>;
+  servicesSkipped: ServiceSkip[];
   errors: RunError[];
 }
 
@@ -62,5 +85,5 @@ export function runVitestJson(options: {
   env?: NodeJS.ProcessEnv;
   echo?: boolean;
 }): Promise<VitestRun>;
-export function summarizeReport(report: VitestJsonReport, packageName: string): { groups: RoleSummary[]; errors: RunError[] };
-export function buildConformanceResult(summaries: Array<{ groups: RoleSummary[]; errors: RunError[] }>): ConformanceResult;
+export function summarizeReport(report: VitestJsonReport, packageName: string): Required<PackageSummary>;
+export function buildConformanceResult(summaries: PackageSummary[], options?: { requireServices?: boolean }): ConformanceResult;

@@ -7,8 +7,10 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
-/** Same pattern as `conformanceTitle` in src/harness.ts. */
+/** Same pattern as `conformanceTitle` in src/titles.ts. */
 const TITLE_PATTERN = /^conformance\[([a-z]+)\] provider=(\S+)$/;
+/** Same form as `skippedServiceTitle` in src/services.ts: service, address and optional reason. */
+const SERVICE_SKIP_PATTERN = /^needs ([a-z]+) at (.+?)(?: \((.*)\))?$/;
 const SKIPPED_STATUSES = new Set(["skipped", "pending", "todo", "disabled"]);
 
 /**
@@ -96,12 +98,16 @@ export async function runVitestJson({ packageDir, files, configFile, timeoutMs =
 /**
  * Counts the cases of a vitest JSON report per provider and role. A case
  * belongs to the suite whose title (`conformance[role] provider=name`) is
- * among its ancestors, and other cases are ignored. Test files that failed
- * without running a case (a syntax error, a failing import) go to `errors`.
+ * among its ancestors. Other cases count only when they fail: they go to
+ * `errors`, like test files that failed without running a case (a syntax
+ * error, a failing import). Skipped placeholders of `describeWithService`
+ * (`needs <service> at <address>`) go to `servicesSkipped`, with the
+ * provider and role when they sit under a suite title.
  */
 export function summarizeReport(report, packageName) {
   const groups = new Map();
   const errors = [];
+  const servicesSkipped = [];
 
   for (const file of report.testResults ?? []) {
     if (file.status === "failed" && (file.assertionResults ?? []).length === 0) {
@@ -109,24 +115,48 @@ export function summarizeReport(report, packageName) {
     }
     for (const result of file.assertionResults ?? []) {
       const suite = (result.ancestorTitles ?? []).map((title) => TITLE_PATTERN.exec(title)).find(Boolean);
-      if (!suite) continue;
+      const skipped = SKIPPED_STATUSES.has(result.status);
+      const service = skipped ? SERVICE_SKIP_PATTERN.exec(result.title) : null;
+      if (service) {
+        const [, name, address, reason] = service;
+        servicesSkipped.push({
+          package: packageName,
+          file: file.name,
+          service: name,
+          address,
+          reason: reason ?? null,
+          provider: suite ? suite[2] : null,
+          role: suite ? suite[1] : null,
+        });
+      }
+
+      if (!suite) {
+        if (result.status === "failed") {
+          const firstLine = (result.failureMessages ?? [])[0]?.split("\n")[0] ?? "no failure message";
+          errors.push({ package: packageName, file: file.name, message: `${result.fullName} failed: ${firstLine}` });
+        }
+        continue;
+      }
       const [, role, provider] = suite;
       const key = `${provider}\u0000${role}`;
       if (!groups.has(key)) {
-        groups.set(key, { provider, role, package: packageName, passed: 0, failed: 0, skipped: 0, capabilities: null, failedCases: [] });
+        groups.set(key, { provider, role, package: packageName, passed: 0, failed: 0, skipped: 0, servicesSkipped: false, capabilities: null, failedCases: [] });
       }
       const group = groups.get(key);
       if (result.status === "passed") group.passed += 1;
       else if (result.status === "failed") {
         group.failed += 1;
         group.failedCases.push(caseName(result, suite[0]));
-      } else if (SKIPPED_STATUSES.has(result.status)) group.skipped += 1;
+      } else if (skipped) group.skipped += 1;
+      if (service) group.servicesSkipped = true;
 
       const declared = result.meta?.conformance?.capabilities;
       if (declared && group.capabilities === null) group.capabilities = declared;
     }
   }
-  return { groups: [...groups.values()], errors };
+  // A role counts as skipped for a missing server only when none of its cases ran.
+  for (const group of groups.values()) group.servicesSkipped = group.servicesSkipped && group.passed + group.failed === 0;
+  return { groups: [...groups.values()], errors, servicesSkipped };
 }
 
 /** Case title below the suite title, such as `engagements > tenants are isolated`. */
@@ -138,16 +168,20 @@ function caseName(result, suiteTitle) {
 
 /**
  * Merges package summaries into the object the runner prints after
- * `CONFORMANCE `: providers → roles → counts and capabilities.
+ * `CONFORMANCE `: providers → roles → counts and capabilities. With
+ * `requireServices` (BRIDGE_REQUIRE_SERVICES=1) a block skipped for an
+ * unreachable server makes `ok` false, as a failed case does.
  */
-export function buildConformanceResult(summaries) {
+export function buildConformanceResult(summaries, { requireServices = false } = {}) {
   const providers = {};
   const errors = [];
+  const servicesSkipped = [];
   let passed = 0;
   let failed = 0;
   let skipped = 0;
   for (const summary of summaries) {
     errors.push(...summary.errors);
+    servicesSkipped.push(...(summary.servicesSkipped ?? []));
     for (const group of summary.groups) {
       providers[group.provider] ??= {};
       const existing = providers[group.provider][group.role];
@@ -155,6 +189,7 @@ export function buildConformanceResult(summaries) {
         existing.passed += group.passed;
         existing.failed += group.failed;
         existing.skipped += group.skipped;
+        existing.servicesSkipped = (existing.servicesSkipped || group.servicesSkipped) && existing.passed + existing.failed === 0;
         existing.failedCases.push(...group.failedCases);
         existing.capabilities ??= group.capabilities;
       } else {
@@ -163,6 +198,7 @@ export function buildConformanceResult(summaries) {
           passed: group.passed,
           failed: group.failed,
           skipped: group.skipped,
+          servicesSkipped: group.servicesSkipped ?? false,
           capabilities: group.capabilities,
           failedCases: [...group.failedCases],
         };
@@ -172,5 +208,6 @@ export function buildConformanceResult(summaries) {
       skipped += group.skipped;
     }
   }
-  return { ok: failed === 0 && errors.length === 0, passed, failed, skipped, providers, errors };
+  const ok = failed === 0 && errors.length === 0 && !(requireServices && servicesSkipped.length > 0);
+  return { ok, requireServices, passed, failed, skipped, providers, servicesSkipped, errors };
 }

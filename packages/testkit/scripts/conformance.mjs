@@ -3,11 +3,12 @@
 // each package's own vitest and prints, as the last line, `CONFORMANCE ` and a
 // JSON object of passed, failed and skipped cases and the declared
 // capabilities per provider and role. Exits with 1 when a case failed or a
-// file could not run.
+// file could not run, and, with BRIDGE_REQUIRE_SERVICES=1, when a server was
+// unreachable.
 //
 // Usage: node scripts/conformance.mjs [--root <repository root>]
 import { readFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildConformanceResult, findConformanceFiles, runVitestJson, summarizeReport } from "./conformance-lib.mjs";
 
@@ -36,6 +37,13 @@ for (const { packageDir, files } of groups) {
   summaries.push(summarizeReport(run.report, packageName));
 }
 
-const result = buildConformanceResult(summaries);
+const result = buildConformanceResult(summaries, { requireServices: process.env.BRIDGE_REQUIRE_SERVICES === "1" });
+for (const skip of result.servicesSkipped) {
+  const suite = skip.provider === null ? "" : ` (${skip.role} of provider ${skip.provider})`;
+  console.log(`NOT RUN: ${relative(root, skip.file)}${suite} needs ${skip.service} at ${skip.address}${skip.reason === null ? "" : `: ${skip.reason}`}`);
+}
+if (result.servicesSkipped.length > 0 && !result.requireServices) {
+  console.log("Cases skipped for an unreachable server count as skipped, not failed. Set BRIDGE_REQUIRE_SERVICES=1 to make them fail the run.");
+}
 console.log(`CONFORMANCE ${JSON.stringify(result)}`);
 process.exitCode = result.ok && groups.length > 0 ? 0 : 1;

@@ -1,18 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { isBridgeError, type BridgeError, type BridgeErrorCode } from "@bridge/core";
 import { beforeEach, describe, expect, vi } from "vitest";
+import { conformanceTitle, type ConformanceRole } from "./titles.js";
 
-/** Role names that the conformance runner groups results by. */
-export type ConformanceRole =
-  | "queue"
-  | "logs"
-  | "notifications"
-  | "data"
-  | "search"
-  | "email"
-  | "sms"
-  | "secrets"
-  | "crypto";
+export { conformanceTitle, parseConformanceTitle, type ConformanceRole } from "./titles.js";
 
 /** Declaration that every suite records on each case it runs, so that the runner can read it back. */
 export interface ConformanceMeta {
@@ -21,30 +12,55 @@ export interface ConformanceMeta {
   capabilities: object;
 }
 
-const TITLE_PATTERN = /^conformance\[([a-z]+)\] provider=(\S+)$/;
+// Covers real servers, where creating an instance and indexing the fixtures take a few seconds.
+const DEFAULT_CASE_TIMEOUT_MS = 30_000;
 
-/** Title of the outer describe block of a suite, such as `conformance[queue] provider=rabbitmq`. */
-export function conformanceTitle(role: ConformanceRole, provider: string): string {
-  if (!/^\S+$/.test(provider)) {
-    throw new TypeError(`Invalid provider name ${JSON.stringify(provider)}: use one word without spaces, such as "rabbitmq".`);
-  }
-  return `conformance[${role}] provider=${provider}`;
+/** Time limits that every suite accepts. */
+export interface CaseTimeoutOptions {
+  /**
+   * Time limit of each case, in ms. The kit sets it on every case it
+   * registers, so it replaces the `testTimeout` of your vitest config for
+   * those cases. When absent: 30 000, or six times the suite's `timeoutMs`
+   * where the suite takes one and that is larger.
+   */
+  caseTimeoutMs?: number;
 }
 
-/** Reads a suite title back into role and provider; returns null for any other title. */
-export function parseConformanceTitle(title: string): { role: string; provider: string } | null {
-  const match = TITLE_PATTERN.exec(title);
-  if (!match) return null;
-  return { role: match[1] as string, provider: match[2] as string };
+/**
+ * Returns the wait of each asynchronous check and the time limit of each
+ * case. The case limit must exceed the wait: otherwise a check that fails
+ * after waiting its full time is reported as vitest's "Test timed out"
+ * instead of what went wrong.
+ */
+export function resolveTimeouts(options: { timeoutMs?: number; caseTimeoutMs?: number }): { timeoutMs: number; caseTimeoutMs: number } {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const caseTimeoutMs = options.caseTimeoutMs ?? Math.max(DEFAULT_CASE_TIMEOUT_MS, 6 * timeoutMs);
+  for (const [name, value] of [["timeoutMs", timeoutMs], ["caseTimeoutMs", caseTimeoutMs]] as const) {
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new TypeError(`Invalid ${name} ${String(value)}: use a positive number of milliseconds.`);
+    }
+  }
+  if (caseTimeoutMs <= timeoutMs) {
+    throw new TypeError(
+      `Invalid caseTimeoutMs ${caseTimeoutMs}: it must be larger than timeoutMs ${timeoutMs}, or a check that waits its full time ends as a test timeout ` +
+        `instead of reporting what went wrong. Raise caseTimeoutMs, such as to ${6 * timeoutMs}.`,
+    );
+  }
+  return { timeoutMs, caseTimeoutMs };
 }
 
 /**
  * Opens the outer describe block of a suite and stores the declared
  * capabilities in `task.meta.conformance` of every case that runs, where the
- * JSON reporter (and so the conformance runner) can read them.
+ * JSON reporter (and so the conformance runner) can read them. Every case in
+ * the block gets `caseTimeoutMs` as its time limit.
  */
-export function describeConformance(meta: ConformanceMeta, body: () => void): void {
-  describe(conformanceTitle(meta.role, meta.provider), () => {
+export function describeConformance(meta: ConformanceMeta, body: () => void, options: CaseTimeoutOptions = {}): void {
+  const caseTimeoutMs = options.caseTimeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
+  if (!Number.isFinite(caseTimeoutMs) || caseTimeoutMs <= 0) {
+    throw new TypeError(`Invalid caseTimeoutMs ${String(caseTimeoutMs)}: use a positive number of milliseconds.`);
+  }
+  describe(conformanceTitle(meta.role, meta.provider), { timeout: caseTimeoutMs }, () => {
     beforeEach((context) => {
       (context.task.meta as Record<string, unknown>).conformance = meta;
     });
@@ -70,10 +86,11 @@ export interface EventuallyOptions {
 /**
  * Calls `check` until it stops throwing and returns its value, for brokers
  * and engines that apply writes asynchronously. Rethrows the last failure
- * after `timeoutMs` (5000 ms by default).
+ * after `timeoutMs`: 4000 ms by default, below vitest's default test timeout
+ * of 5000 ms, so that the check's own failure is what gets reported.
  */
 export async function eventually<T>(check: () => T | Promise<T>, options: EventuallyOptions = {}): Promise<T> {
-  return vi.waitFor(check, { timeout: options.timeoutMs ?? 5_000, interval: options.intervalMs ?? 25 });
+  return vi.waitFor(check, { timeout: options.timeoutMs ?? 4_000, interval: options.intervalMs ?? 25 });
 }
 
 export function sleep(ms: number): Promise<void> {

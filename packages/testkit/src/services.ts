@@ -3,6 +3,7 @@
 // port held by some other program does not count as the server.
 import { connect } from "node:net";
 import { describe, it } from "vitest";
+import { conformanceTitle, type ConformanceRole } from "./titles.js";
 
 export type ServiceName = "rabbitmq" | "kafka" | "opensearch" | "mongodb" | "redis";
 
@@ -21,17 +22,33 @@ export interface ProbeOptions {
   env?: Record<string, string | undefined>;
 }
 
+export interface DescribeWithServiceOptions extends ProbeOptions {
+  /**
+   * Last sentence of the skip or failure message, the step that makes the
+   * server reachable, such as "Run `pnpm services:up`." When absent: "Start
+   * <product> at <address> or set <variable> to its address."
+   */
+  hint?: string;
+  /**
+   * Conformance suites that the block registers. When the server is
+   * unreachable, the block's placeholder case goes under each suite's title,
+   * so the conformance report names the provider and role that did not run.
+   */
+  suites?: Array<{ role: ConformanceRole; provider: string }>;
+}
+
 interface ServiceSpec {
+  product: string;
   variable: string;
   defaultUrl: string;
 }
 
 export const SERVICES: Readonly<Record<ServiceName, ServiceSpec>> = {
-  rabbitmq: { variable: "RABBITMQ_URL", defaultUrl: "amqp://guest:guest@127.0.0.1:5672" },
-  kafka: { variable: "KAFKA_BROKERS", defaultUrl: "127.0.0.1:9092" },
-  opensearch: { variable: "OPENSEARCH_NODE", defaultUrl: "http://127.0.0.1:9200" },
-  mongodb: { variable: "MONGODB_URI", defaultUrl: "mongodb://127.0.0.1:27017" },
-  redis: { variable: "REDIS_URL", defaultUrl: "redis://127.0.0.1:6379" },
+  rabbitmq: { product: "RabbitMQ", variable: "RABBITMQ_URL", defaultUrl: "amqp://guest:guest@127.0.0.1:5672" },
+  kafka: { product: "Kafka", variable: "KAFKA_BROKERS", defaultUrl: "127.0.0.1:9092" },
+  opensearch: { product: "OpenSearch", variable: "OPENSEARCH_NODE", defaultUrl: "http://127.0.0.1:9200" },
+  mongodb: { product: "MongoDB", variable: "MONGODB_URI", defaultUrl: "mongodb://127.0.0.1:27017" },
+  redis: { product: "Redis", variable: "REDIS_URL", defaultUrl: "redis://127.0.0.1:6379" },
 };
 
 const DEFAULT_PORTS: Record<ServiceName, number> = { rabbitmq: 5672, kafka: 9092, opensearch: 9200, mongodb: 27017, redis: 6379 };
@@ -61,14 +78,18 @@ export async function requireService(name: ServiceName, options: ProbeOptions = 
 
 /**
  * Registers a describe block that runs only when the server is reachable.
- * Without it the block's cases are skipped and one console warning names the
- * address; with BRIDGE_REQUIRE_SERVICES=1 a case named after the service fails instead.
+ * Without the server, `body` is never called, because vitest runs the body of
+ * even a skipped describe block while it collects the file, and a body that
+ * connects would fail the file. The block then contains one skipped
+ * placeholder case, `needs <name> at <address> (<reason>)`, and one console
+ * warning names the address. With BRIDGE_REQUIRE_SERVICES=1 a failing case
+ * `<name> is reachable` takes the placeholder's place.
  */
 export function describeWithService(
   name: ServiceName,
   title: string,
   body: (service: ServiceStatus) => void,
-  options: ProbeOptions = {},
+  options: DescribeWithServiceOptions = {},
 ): void {
   // vitest awaits an async describe callback while it collects the file, so the probe runs before any case.
   describe(title, async () => {
@@ -79,16 +100,36 @@ export function describeWithService(
     }
 
     const env = options.env ?? process.env;
-    const message = `${name} not reachable at ${displayAddress(name, status.url)}; run \`pnpm services:up\``;
+    const address = displayAddress(name, status.url);
+    const hint = options.hint ?? `Start ${SERVICES[name]?.product ?? name} at ${address} or set ${SERVICES[name]?.variable ?? "its address variable"} to its address.`;
+    const problem = `${name} not reachable at ${address} (${status.reason}). ${hint}`;
     if (env.BRIDGE_REQUIRE_SERVICES === "1") {
-      it(`${name} is reachable`, () => {
-        throw new Error(`${message} (${status.reason}). BRIDGE_REQUIRE_SERVICES=1 makes a missing server fail the run.`);
-      });
+      registerPlaceholders(options.suites, () =>
+        it(`${name} is reachable`, () => {
+          throw new Error(`${problem} BRIDGE_REQUIRE_SERVICES=1 makes a missing server fail the run.`);
+        }),
+      );
       return;
     }
-    console.warn(`SKIPPED: ${message} (${status.reason})`);
-    describe.skip(`SKIPPED: ${message}`, () => body(status));
+    console.warn(`SKIPPED: ${problem}`);
+    registerPlaceholders(options.suites, () => it.skip(skippedServiceTitle(name, address, status.reason), () => undefined));
   });
+}
+
+/**
+ * Returns the title of the skipped case that stands for a block whose server
+ * is unreachable. The conformance runner reads service, address and reason back.
+ */
+export function skippedServiceTitle(name: ServiceName, address: string, reason?: string): string {
+  return reason === undefined ? `needs ${name} at ${address}` : `needs ${name} at ${address} (${reason})`;
+}
+
+function registerPlaceholders(suites: DescribeWithServiceOptions["suites"], register: () => void): void {
+  if (suites === undefined || suites.length === 0) {
+    register();
+    return;
+  }
+  for (const suite of suites) describe(conformanceTitle(suite.role, suite.provider), register);
 }
 
 /** host:port of a configured address, without user name or password. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "@bridge/core";
-import { conformanceTitle, eventually, expectBridgeError, newNamespace, parseConformanceTitle } from "../src/harness.js";
+import { conformanceTitle, describeConformance, eventually, expectBridgeError, newNamespace, parseConformanceTitle, resolveTimeouts } from "../src/harness.js";
 
 describe("conformance titles", () => {
   it("round trip through the parser", () => {
@@ -12,6 +12,40 @@ describe("conformance titles", () => {
 
   it("reject a provider name with spaces", () => {
     expect(() => conformanceTitle("queue", "my queue")).toThrow(/Invalid provider name "my queue"/);
+  });
+});
+
+describe("resolveTimeouts", () => {
+  it("defaults leave room for the wait", () => {
+    expect(resolveTimeouts({})).toEqual({ timeoutMs: 5_000, caseTimeoutMs: 30_000 });
+    expect(resolveTimeouts({ timeoutMs: 10_000 })).toEqual({ timeoutMs: 10_000, caseTimeoutMs: 60_000 });
+    expect(resolveTimeouts({ timeoutMs: 1_000, caseTimeoutMs: 4_000 })).toEqual({ timeoutMs: 1_000, caseTimeoutMs: 4_000 });
+  });
+
+  it("rejects a case limit within the wait", () => {
+    expect(() => resolveTimeouts({ timeoutMs: 5_000, caseTimeoutMs: 5_000 })).toThrow(/Invalid caseTimeoutMs 5000: it must be larger than timeoutMs 5000/);
+  });
+
+  it("rejects non-positive values", () => {
+    expect(() => resolveTimeouts({ timeoutMs: 0 })).toThrow(/Invalid timeoutMs 0/);
+    expect(() => resolveTimeouts({ caseTimeoutMs: Number.NaN })).toThrow(/Invalid caseTimeoutMs NaN/);
+  });
+});
+
+// The kit's own config sets testTimeout 20 000; the suite's limit must replace it.
+describeConformance(
+  { role: "queue", provider: "timeout-probe", capabilities: {} },
+  () => {
+    it("case gets the suite limit", ({ task }) => {
+      expect(task.timeout).toBe(12_345);
+    });
+  },
+  { caseTimeoutMs: 12_345 },
+);
+
+describeConformance({ role: "logs", provider: "timeout-probe", capabilities: {} }, () => {
+  it("default limit is 30 s", ({ task }) => {
+    expect(task.timeout).toBe(30_000);
   });
 });
 

@@ -37,6 +37,14 @@ describe("kit can fail", () => {
     result = buildConformanceResult([summary]);
   }, 180_000);
 
+  /** Failure messages of one case, by the suite's provider and the case title. */
+  function failureOf(provider: string, title: string): string {
+    const cases = report.testResults.flatMap((file) => file.assertionResults);
+    const found = cases.find((result) => result.title === title && result.ancestorTitles.some((ancestor) => ancestor.endsWith(`provider=${provider}`)));
+    expect(found, `no case "${title}" of provider ${provider}`).toBeDefined();
+    return found!.failureMessages.join("\n");
+  }
+
   function summaryOf(provider: string, role: string): RoleSummary {
     const group = groups.find((candidate) => candidate.provider === provider && candidate.role === role);
     expect(group, `no results for conformance[${role}] provider=${provider}. Output:\n${output.slice(-3_000)}`).toBeDefined();
@@ -51,11 +59,24 @@ describe("kit can fail", () => {
     expect(summary.passed).toBeGreaterThan(10);
   });
 
+  it("dropped jobs are counted and named", () => {
+    const competing = failureOf("drops-every-fifth", "competing consumers process each job once");
+    expect(competing).toMatch(/8 of 40 published jobs were never delivered; missing job ids: [0-9a-f-]{36}(, [0-9a-f-]{36}){7}: expected 8 to be /);
+    expect(competing).not.toMatch(/timed out/i);
+
+    const batch = failureOf("drops-every-fifth", "batch fetch honours the maximum");
+    expect(batch).toMatch(/1 of 5 published jobs were never delivered/);
+    expect(batch).not.toMatch(/timed out/i);
+  });
+
   it("priority-ignoring queue fails the priority case", () => {
     const summary = summaryOf("ignores-priority", "queue");
     expect(summary.failedCases).toContain("higher priority is delivered first");
     expect(summary.failedCases).not.toContain("declares its capabilities");
     expect(summary.capabilities).toMatchObject({ priority: true });
+    expect(failureOf("ignores-priority", "higher priority is delivered first")).toMatch(
+      /delivery order, as the priorities the jobs were published with \(published in the order 1, 10, 5\)/,
+    );
   });
 
   it("misdeclared queue fails the capability check", () => {
@@ -75,14 +96,26 @@ describe("kit can fail", () => {
     const cases = report.testResults.flatMap((file) => file.assertionResults);
     const required = cases.find((result) => result.fullName === "required redis block redis is reachable");
     expect(required?.status).toBe("failed");
-    expect(required?.failureMessages.join("\n")).toMatch(/redis not reachable at 127\.0\.0\.1:\d+; run `pnpm services:up`/);
-    expect(cases.some((result) => result.title === "needs redis"), "the block's own cases are not registered").toBe(false);
+    expect(required?.failureMessages.join("\n")).toMatch(
+      /redis not reachable at 127\.0\.0\.1:\d+ \(connection failed: ECONNREFUSED\)\. Start Redis at 127\.0\.0\.1:\d+ or set REDIS_URL to its address\./,
+    );
+    expect(summaryOf("required-broker", "queue")).toMatchObject({ failed: 1, failedCases: ["redis is reachable"], servicesSkipped: false });
+  });
+
+  it("missing optional service is reported", () => {
+    expect(summaryOf("offline-broker", "queue")).toMatchObject({ passed: 0, failed: 0, skipped: 1, servicesSkipped: true });
+    expect(result.servicesSkipped).toEqual([
+      expect.objectContaining({ service: "redis", provider: "offline-broker", role: "queue", reason: "connection failed: ECONNREFUSED" }),
+    ]);
   });
 
   it("runner result reports the failures", () => {
     expect(result.ok).toBe(false);
     expect(result.failed).toBe(groups.reduce((sum, group) => sum + group.failed, 0));
     expect(result.providers["ignores-priority"]?.queue?.failed).toBeGreaterThan(0);
-    expect(result.errors).toEqual([]);
+    // The required block declared no suites, so its failure is not a role's and goes to errors.
+    expect(result.errors).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/^required redis block redis is reachable failed: Error: redis not reachable/) }),
+    ]);
   });
 });

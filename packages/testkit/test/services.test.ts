@@ -131,16 +131,25 @@ describe("parseAddress", () => {
 
 const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
 
-describeWithService(
-  "redis",
-  "offline redis block",
-  () => {
-    it("never runs", () => {
-      throw new Error("a case of an unreachable service ran");
-    });
-  },
-  { env: { REDIS_URL: `redis://127.0.0.1:${offlinePort}` }, timeoutMs: 200 },
-);
+// vitest runs the body of a skipped describe block while it collects the file, so a body
+// that connected to the missing server would fail the file. These bodies must never be called.
+let offlineBodyCalls = 0;
+function offlineBody(): void {
+  offlineBodyCalls += 1;
+  throw new Error("describeWithService called the body of a block whose server is unreachable");
+}
+
+describeWithService("redis", "offline redis block", offlineBody, { env: { REDIS_URL: `redis://127.0.0.1:${offlinePort}` }, timeoutMs: 200 });
+
+describeWithService("redis", "offline redis suites", offlineBody, {
+  env: { REDIS_URL: `redis://127.0.0.1:${offlinePort}` },
+  timeoutMs: 200,
+  hint: "Run `pnpm services:up`.",
+  suites: [
+    { role: "queue", provider: "redis-queue" },
+    { role: "logs", provider: "redis-queue" },
+  ],
+});
 
 const reached: string[] = [];
 describeWithService(
@@ -155,10 +164,53 @@ describeWithService(
   { env: { REDIS_URL: `redis://127.0.0.1:${redisPort}` } },
 );
 
+/** Name, mode and children of a collected suite or case, for comparing the registered tree. */
+interface Registered {
+  name: string;
+  mode: string;
+  tasks?: Registered[];
+}
+
+function registered(task: { name: string; mode: string; tasks?: unknown[] }): Registered {
+  const children = task.tasks as Array<{ name: string; mode: string; tasks?: unknown[] }> | undefined;
+  return children === undefined ? { name: task.name, mode: task.mode } : { name: task.name, mode: task.mode, tasks: children.map(registered) };
+}
+
 describe("describeWithService", () => {
+  it("never calls an offline body", () => {
+    expect(offlineBodyCalls).toBe(0);
+  });
+
+  it("registers a skipped placeholder", ({ task }) => {
+    const block = task.file.tasks.find((candidate) => candidate.name === "offline redis block");
+    expect(block, "the block is registered").toBeDefined();
+    expect(registered(block!)).toEqual({
+      name: "offline redis block",
+      mode: "skip",
+      tasks: [{ name: `needs redis at 127.0.0.1:${offlinePort} (connection failed: ECONNREFUSED)`, mode: "skip" }],
+    });
+  });
+
+  it("places placeholders under suite titles", ({ task }) => {
+    const block = task.file.tasks.find((candidate) => candidate.name === "offline redis suites");
+    expect(block, "the block is registered").toBeDefined();
+    const placeholder = { name: `needs redis at 127.0.0.1:${offlinePort} (connection failed: ECONNREFUSED)`, mode: "skip" };
+    expect(registered(block!)).toEqual({
+      name: "offline redis suites",
+      mode: "skip",
+      tasks: [
+        { name: "conformance[queue] provider=redis-queue", mode: "skip", tasks: [placeholder] },
+        { name: "conformance[logs] provider=redis-queue", mode: "skip", tasks: [placeholder] },
+      ],
+    });
+  });
+
   it("warns once per skipped block", () => {
     const messages = warn.mock.calls.map((call) => String(call[0]));
-    expect(messages).toEqual([`SKIPPED: redis not reachable at 127.0.0.1:${offlinePort}; run \`pnpm services:up\` (connection failed: ECONNREFUSED)`]);
+    expect(messages).toEqual([
+      `SKIPPED: redis not reachable at 127.0.0.1:${offlinePort} (connection failed: ECONNREFUSED). Start Redis at 127.0.0.1:${offlinePort} or set REDIS_URL to its address.`,
+      `SKIPPED: redis not reachable at 127.0.0.1:${offlinePort} (connection failed: ECONNREFUSED). Run \`pnpm services:up\`.`,
+    ]);
     warn.mockRestore();
   });
 

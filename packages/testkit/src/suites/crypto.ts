@@ -1,6 +1,6 @@
 import type { CryptoCapabilities, CryptoRole } from "@bridge/core";
 import { afterEach, expect, it } from "vitest";
-import { describeConformance, expectBridgeError, InstanceTracker, newNamespace, sleep } from "../harness.js";
+import { describeConformance, expectBridgeError, InstanceTracker, newNamespace, sleep, type CaseTimeoutOptions } from "../harness.js";
 
 export interface CryptoFactoryOptions {
   /**
@@ -21,7 +21,7 @@ export interface CryptoInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface CryptoSuiteOptions {
+export interface CryptoSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   capabilities: CryptoCapabilities;
@@ -178,5 +178,5 @@ export function runCryptoSuite(options: CryptoSuiteOptions): void {
         "buyer@example.com",
       );
     });
-  });
+  }, { caseTimeoutMs: options.caseTimeoutMs });
 }

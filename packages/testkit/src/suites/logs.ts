@@ -10,7 +10,7 @@ import {
   type LogsRole,
 } from "@bridge/core";
 import { afterEach, expect, it } from "vitest";
-import { describeConformance, eventually, expectBridgeError, InstanceTracker, newNamespace, sleep } from "../harness.js";
+import { describeConformance, eventually, expectBridgeError, InstanceTracker, newNamespace, resolveTimeouts, sleep, type CaseTimeoutOptions } from "../harness.js";
 
 export interface LogsInstance {
   /** The provider's sink. The kit wraps it in core's `createLogs` facade, as the registry does. */
@@ -19,7 +19,7 @@ export interface LogsInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface LogsSuiteOptions {
+export interface LogsSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   capabilities: LogSinkCapabilities;
@@ -59,7 +59,7 @@ function recordingSink(name: string, sink?: LogSink): { sink: LogSink; writes: L
 /** Registers the logs conformance cases. Call it at the top level of a vitest test file. */
 export function runLogsSuite(options: LogsSuiteOptions): void {
   const declared = options.capabilities;
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const { timeoutMs, caseTimeoutMs } = resolveTimeouts(options);
   const tracker = new InstanceTracker<Running>();
 
   async function start() {
@@ -237,5 +237,5 @@ export function runLogsSuite(options: LogsSuiteOptions): void {
       await sleep(200);
       expect(received.map((entry) => entry.message)).toEqual(["disk full"]);
     });
-  });
+  }, { caseTimeoutMs });
 }

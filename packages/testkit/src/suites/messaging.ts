@@ -1,6 +1,6 @@
 import type { EmailRole, MessagingCapabilities, SmsRole } from "@bridge/core";
 import { afterEach, expect, it } from "vitest";
-import { describeConformance, expectBridgeError, InstanceTracker, newNamespace } from "../harness.js";
+import { describeConformance, expectBridgeError, InstanceTracker, newNamespace, type CaseTimeoutOptions } from "../harness.js";
 
 /** One message as it actually left the provider (outbox file, request to a local API double, and so on). */
 export interface SentMessage {
@@ -27,7 +27,7 @@ export interface MessagingInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface MessagingSuiteOptions {
+export interface MessagingSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   /** `sms` only when the provider sends SMS; the SMS cases are registered only then. */
@@ -200,7 +200,7 @@ export function runMessagingSuite(options: MessagingSuiteOptions): void {
       const [message] = await sentOn(instance, "email");
       expect(message?.attachments?.map((attachment) => attachment.filename)).toEqual(["invoice-1001.pdf"]);
     });
-  });
+  }, { caseTimeoutMs: options.caseTimeoutMs });
 
   const sms = options.capabilities.sms;
   if (!sms) return;
@@ -270,5 +270,5 @@ export function runMessagingSuite(options: MessagingSuiteOptions): void {
       );
       expect(await sentOn(instance, "sms")).toEqual([]);
     });
-  });
+  }, { caseTimeoutMs: options.caseTimeoutMs });
 }

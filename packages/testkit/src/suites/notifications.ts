@@ -5,7 +5,7 @@ import {
   type NotificationsRole,
 } from "@bridge/core";
 import { afterEach, expect, it } from "vitest";
-import { describeConformance, eventually, expectBridgeError, InstanceTracker, newNamespace, sleep } from "../harness.js";
+import { describeConformance, eventually, expectBridgeError, InstanceTracker, newNamespace, resolveTimeouts, sleep, type CaseTimeoutOptions } from "../harness.js";
 
 export interface NotificationsInstance {
   notifications: NotificationsRole;
@@ -13,7 +13,7 @@ export interface NotificationsInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface NotificationsSuiteOptions {
+export interface NotificationsSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   capabilities: NotificationsCapabilities;
@@ -39,7 +39,7 @@ export interface NotificationsSuiteOptions {
 /** Registers the notifications conformance cases. Call it at the top level of a vitest test file. */
 export function runNotificationsSuite(options: NotificationsSuiteOptions): void {
   const declared = options.capabilities;
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const { timeoutMs, caseTimeoutMs } = resolveTimeouts(options);
   const quietMs = options.quietMs ?? 200;
   const tracker = new InstanceTracker<NotificationsInstance>();
 
@@ -229,5 +229,5 @@ export function runNotificationsSuite(options: NotificationsSuiteOptions): void 
         expect(received.map((notification) => notification.payload)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
       }, { timeoutMs });
     });
-  });
+  }, { caseTimeoutMs });
 }

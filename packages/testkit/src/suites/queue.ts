@@ -8,7 +8,7 @@ import {
   type QueueRole,
 } from "@bridge/core";
 import { afterEach, expect, it } from "vitest";
-import { describeConformance, eventually, expectBridgeError, InstanceTracker, newNamespace, sleep } from "../harness.js";
+import { describeConformance, eventually, expectBridgeError, InstanceTracker, newNamespace, resolveTimeouts, sleep, type CaseTimeoutOptions } from "../harness.js";
 
 /** Timings the kit passes to `create` so that retries and lease expiry happen within a test. */
 export interface QueueFactoryOptions {
@@ -29,7 +29,7 @@ export interface QueueInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface QueueSuiteOptions {
+export interface QueueSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   capabilities: QueueCapabilities;
@@ -58,7 +58,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
   const declared = options.capabilities;
   const leaseMs = options.leaseMs ?? 300;
   const backoffBaseMs = options.backoffBaseMs ?? 50;
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const { timeoutMs, caseTimeoutMs } = resolveTimeouts(options);
   const tracker = new InstanceTracker<Running>();
 
   async function start(overrides: Partial<QueueFactoryOptions> = {}): Promise<Running> {
@@ -73,11 +73,18 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       async () => {
         const batch = await queue.fetchBatch<P>(task, { max: count - leases.length, waitMs: 50, leaseMs: fetchLeaseMs });
         leases.push(...batch);
-        expect(leases.length, `jobs fetched from ${task}`).toBeGreaterThanOrEqual(count);
+        expect(leases.length, `jobs delivered from ${task}, of ${count} expected`).toBeGreaterThanOrEqual(count);
       },
       { timeoutMs },
     );
     return leases;
+  }
+
+  /** Fails with the count and ids of published jobs that were not among the delivered ids. */
+  function expectAllDelivered(cards: JobCard[], deliveredIds: ReadonlySet<string>): void {
+    const missing = cards.filter((card) => !deliveredIds.has(card.id)).map((card) => card.id);
+    const listedIds = missing.length > 20 ? `${missing.slice(0, 20).join(", ")} and ${missing.length - 20} more` : missing.join(", ");
+    expect(missing.length, `${missing.length} of ${cards.length} published jobs were never delivered; missing job ids: ${listedIds}`).toBe(0);
   }
 
   async function expectNothingToFetch(queue: QueueRole, task: string): Promise<void> {
@@ -155,7 +162,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
 
     it("batch fetch honours the maximum", async () => {
       const { queue, task } = await start();
-      await queue.publishBatch([1, 2, 3, 4, 5].map((n) => ({ task, payload: { n } })));
+      const cards = await queue.publishBatch([1, 2, 3, 4, 5].map((n) => ({ task, payload: { n } })));
 
       const seen = new Set<string>();
       await eventually(
@@ -163,7 +170,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
           const batch = await queue.fetchBatch(task, { max: 2, waitMs: 50 });
           expect(batch.length, "fetchBatch({ max: 2 }) returned more than 2 jobs").toBeLessThanOrEqual(2);
           for (const lease of batch) seen.add(lease.job.id);
-          expect(seen.size).toBe(5);
+          expectAllDelivered(cards, seen);
         },
         { timeoutMs },
       );
@@ -182,7 +189,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
         const stats = await queue.stats(task);
         expect(stats.depth).toBe(0);
         expect(stats.inFlight).toBe(0);
-      });
+      }, { timeoutMs });
     });
 
     it("expired lease is delivered again", async () => {
@@ -205,7 +212,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       await expectNothingToFetch(queue, task);
       await eventually(async () => {
         expect((await queue.stats(task)).inFlight).toBe(1);
-      });
+      }, { timeoutMs });
     });
 
     it("stats count depth and in-flight jobs", async () => {
@@ -213,7 +220,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       await queue.publishBatch([1, 2, 3].map((n) => ({ task, payload: { n } })));
       await eventually(async () => {
         expect((await queue.stats(task)).depth).toBe(3);
-      });
+      }, { timeoutMs });
 
       await fetchJobs(queue, task, 1, 10_000);
       await eventually(async () => {
@@ -222,7 +229,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
         expect(stats.depth).toBe(2);
         expect(stats.inFlight).toBe(1);
         expect(stats.dead).toBe(0);
-      });
+      }, { timeoutMs });
     });
 
     it("fail retries with increasing delay", async () => {
@@ -267,7 +274,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
         const list = await queue.listDeadLetters(task);
         expect(list).toHaveLength(1);
         return list;
-      });
+      }, { timeoutMs });
       const letter = letters[0]!;
       expect(letter.id).toBe(card.id);
       expect(letter.task).toBe(task);
@@ -281,7 +288,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       await expectNothingToFetch(queue, task);
       await eventually(async () => {
         expect((await queue.stats(task)).dead).toBe(1);
-      });
+      }, { timeoutMs });
     });
 
     it("non-retryable failure dead-letters at once", async () => {
@@ -295,7 +302,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
         const [letter] = await queue.listDeadLetters(task);
         expect(letter?.reason).toBe("non-retryable");
         expect(letter?.error?.message).toBe("unknown SKU");
-      });
+      }, { timeoutMs });
     });
 
     it("replay moves dead letters back", async () => {
@@ -304,7 +311,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       const replayed = await deadLetter(queue, task, { n: 2 });
       await eventually(async () => {
         expect(await queue.listDeadLetters(task)).toHaveLength(2);
-      });
+      }, { timeoutMs });
 
       expect(await queue.replayDeadLetters(task, { ids: [replayed.id] })).toBe(1);
       const [lease] = await fetchJobs(queue, task, 1);
@@ -326,13 +333,13 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       await deadLetter(queue, task, { n: 2 });
       await eventually(async () => {
         expect(await queue.listDeadLetters(task)).toHaveLength(2);
-      });
+      }, { timeoutMs });
 
       expect(await queue.purgeDeadLetters(task)).toBe(2);
       expect(await queue.listDeadLetters(task)).toEqual([]);
       await eventually(async () => {
         expect((await queue.stats(task)).dead).toBe(0);
-      });
+      }, { timeoutMs });
     });
 
     it("backoff does not block newer jobs", async () => {
@@ -348,7 +355,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       expect(next!.job.id).not.toBe(waiting.id);
       await eventually(async () => {
         expect((await queue.stats(task)).delayed).toBe(1);
-      });
+      }, { timeoutMs });
     });
 
     it("publish rejects invalid options", async () => {
@@ -385,20 +392,28 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
 
     it.runIf(declared.priority)("higher priority is delivered first", async () => {
       const { queue, task } = await start();
-      for (const priority of [1, 10, 5]) {
+      const published = [1, 10, 5];
+      for (const priority of published) {
         await queue.publish(task, { priority }, { priority });
       }
       await eventually(async () => {
         expect((await queue.stats(task)).depth).toBe(3);
-      });
+      }, { timeoutMs });
 
-      const order: unknown[] = [];
+      // Each job carries its published priority in the payload, so the order does not rely on job.priority.
+      const delivered: Array<{ published: number; onCard: number }> = [];
       for (let i = 0; i < 3; i++) {
         const [lease] = await fetchJobs<{ priority: number }>(queue, task, 1, 10_000);
-        order.push(lease!.job.payload.priority);
-        expect(lease!.job.priority).toBe(lease!.job.payload.priority);
+        delivered.push({ published: lease!.job.payload.priority, onCard: lease!.job.priority });
       }
-      expect(order).toEqual([10, 5, 1]);
+      expect(
+        delivered.map((job) => job.published),
+        `delivery order, as the priorities the jobs were published with (published in the order ${published.join(", ")}); the highest priority must come first`,
+      ).toEqual([10, 5, 1]);
+      expect(
+        delivered.map((job) => job.onCard),
+        "job.priority of each delivered job must equal the priority it was published with",
+      ).toEqual(delivered.map((job) => job.published));
     });
 
     it.runIf(declared.delay)("delayed job waits for its time", async () => {
@@ -415,7 +430,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       await expectNothingToFetch(queue, task);
       await eventually(async () => {
         expect((await queue.stats(task)).delayed).toBe(1);
-      });
+      }, { timeoutMs });
     });
 
     it.runIf(declared.delay)("scheduledFor wins over delayMs", async () => {
@@ -477,7 +492,7 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       await eventually(async () => {
         const stats = await queue.stats(task);
         expect(stats.depth + stats.inFlight + stats.delayed + stats.dead).toBe(0);
-      });
+      }, { timeoutMs });
     });
 
     it("handler runs in the job's tenant", async () => {
@@ -501,21 +516,22 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
       const running = await start();
       const { queue, task } = running;
       const total = 40;
-      const counts = new Map<number, number>();
+      // Handler calls per job id.
+      const counts = new Map<string, number>();
       const handler = async (job: JobCard<{ n: number }>) => {
-        counts.set(job.payload.n, (counts.get(job.payload.n) ?? 0) + 1);
+        counts.set(job.id, (counts.get(job.id) ?? 0) + 1);
         await sleep(2);
       };
       for (let i = 0; i < 3; i++) {
         running.consumers.push(queue.consume(task, handler, { concurrency: 2, batchSize: 4, leaseMs: 10_000, pollIntervalMs: 20 }));
       }
 
-      await queue.publishBatch(Array.from({ length: total }, (_, n) => ({ task, payload: { n } })));
-      await eventually(() => expect(counts.size).toBe(total), { timeoutMs });
+      const cards = await queue.publishBatch(Array.from({ length: total }, (_, n) => ({ task, payload: { n } })));
+      await eventually(() => expectAllDelivered(cards, new Set(counts.keys())), { timeoutMs });
       await Promise.all(running.consumers.splice(0).map((consumer) => consumer.stop({ drainMs: 2_000 })));
 
       const repeated = [...counts].filter(([, count]) => count !== 1);
-      expect(repeated, "jobs handled more than once, as [n, count]").toEqual([]);
+      expect(repeated, "jobs handled more than once, as [job id, handler calls]").toEqual([]);
     });
 
     it("close drains in-flight work", async () => {
@@ -562,5 +578,5 @@ export function runQueueSuite(options: QueueSuiteOptions): void {
         expect(order["customer-2"]).toEqual(expected);
       }, { timeoutMs });
     });
-  });
+  }, { caseTimeoutMs });
 }

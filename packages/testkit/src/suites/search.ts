@@ -15,7 +15,7 @@ import {
   storeIndexDefinition,
   type ProductDocument,
 } from "../fixtures.js";
-import { describeConformance, expectBridgeError, InstanceTracker, newNamespace } from "../harness.js";
+import { describeConformance, expectBridgeError, InstanceTracker, newNamespace, type CaseTimeoutOptions } from "../harness.js";
 
 export interface SearchInstance {
   search: SearchRole;
@@ -23,7 +23,7 @@ export interface SearchInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface SearchSuiteOptions {
+export interface SearchSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   capabilities: SearchCapabilities;
@@ -520,5 +520,5 @@ export function runSearchSuite(options: SearchSuiteOptions): void {
         expect(await search.shapesContaining!(index, "area", { lat: 41.88, lon: -87.63 })).toEqual([]);
       });
     });
-  });
+  }, { caseTimeoutMs: options.caseTimeoutMs });
 }

@@ -1,6 +1,6 @@
 import type { SecretsCapabilities, SecretsRole } from "@bridge/core";
 import { afterEach, expect, it } from "vitest";
-import { describeConformance, expectBridgeError, InstanceTracker, newNamespace } from "../harness.js";
+import { describeConformance, expectBridgeError, InstanceTracker, newNamespace, type CaseTimeoutOptions } from "../harness.js";
 
 export interface SecretsFactoryOptions {
   /** Secrets the instance must serve, by name. Names are upper case with digits and underscores. */
@@ -17,7 +17,7 @@ export interface SecretsInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface SecretsSuiteOptions {
+export interface SecretsSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   capabilities: SecretsCapabilities;
@@ -119,5 +119,5 @@ export function runSecretsSuite(options: SecretsSuiteOptions): void {
       expect((await secrets.get(names.database, { version: second })).value).toBe("rotated-value");
       expect((await secrets.resolveReferences({ value: `secret:${names.database}@${first.version}` })).value).toBe(values.database);
     });
-  });
+  }, { caseTimeoutMs: options.caseTimeoutMs });
 }

@@ -1,7 +1,7 @@
-// With BRIDGE_REQUIRE_SERVICES=1 a missing server fails the run instead of
-// skipping. kit-can-fail.test.ts runs this file in a child vitest.
+// Blocks whose server is missing. With BRIDGE_REQUIRE_SERVICES=1 they fail
+// the run; without it they are skipped, and the runner reports which provider
+// and role did not run. kit-can-fail.test.ts runs this file in a child vitest.
 import { createServer, type AddressInfo } from "node:net";
-import { it } from "vitest";
 import { describeWithService } from "../../src/services.js";
 
 const server = createServer();
@@ -9,11 +9,21 @@ await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 const port = (server.address() as AddressInfo).port;
 await new Promise<void>((resolve) => server.close(() => resolve()));
 
-describeWithService(
-  "redis",
-  "required redis block",
-  () => {
-    it("needs redis", () => undefined);
-  },
-  { env: { REDIS_URL: `redis://127.0.0.1:${port}`, BRIDGE_REQUIRE_SERVICES: "1" }, timeoutMs: 200 },
-);
+const offline = { REDIS_URL: `redis://127.0.0.1:${port}` };
+const neverCalled = () => {
+  throw new Error("describeWithService called the body of a block whose server is unreachable");
+};
+
+describeWithService("redis", "required redis block", neverCalled, { env: { ...offline, BRIDGE_REQUIRE_SERVICES: "1" }, timeoutMs: 200 });
+
+describeWithService("redis", "required redis suite", neverCalled, {
+  env: { ...offline, BRIDGE_REQUIRE_SERVICES: "1" },
+  timeoutMs: 200,
+  suites: [{ role: "queue", provider: "required-broker" }],
+});
+
+describeWithService("redis", "optional redis suite", neverCalled, {
+  env: offline,
+  timeoutMs: 200,
+  suites: [{ role: "queue", provider: "offline-broker" }],
+});

@@ -1,6 +1,5 @@
 import { createMemoryNotifications } from "@bridge/core";
-import { runNotificationsSuite } from "../../src/index.js";
-import { quietLogger } from "../quiet-logger.js";
+import { quietLogger, runNotificationsSuite } from "../../src/index.js";
 
 runNotificationsSuite({
   provider: "embedded",

@@ -1,6 +1,5 @@
 import { createMemoryQueue } from "@bridge/core";
-import { runQueueSuite } from "../../src/index.js";
-import { quietLogger } from "../quiet-logger.js";
+import { quietLogger, runQueueSuite } from "../../src/index.js";
 
 runQueueSuite({
   provider: "embedded",

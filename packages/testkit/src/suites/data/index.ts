@@ -1,6 +1,6 @@
 import type { DataCapabilities, DataModuleName, DataRole } from "@bridge/core";
 import { afterEach, describe, expect } from "vitest";
-import { describeConformance, InstanceTracker, newNamespace } from "../../harness.js";
+import { describeConformance, InstanceTracker, newNamespace, type CaseTimeoutOptions } from "../../harness.js";
 import { tenantRunners, type DataCaseContext, type DataCaseSetup } from "./context.js";
 import { registerDatastoreCases } from "./datastore.js";
 import { registerEngagementCases } from "./engagements.js";
@@ -20,7 +20,7 @@ export interface DataInstance {
   cleanup?: () => Promise<void>;
 }
 
-export interface DataSuiteOptions {
+export interface DataSuiteOptions extends CaseTimeoutOptions {
   /** One word that names the provider in test titles and in the conformance report. */
   provider: string;
   capabilities: DataCapabilities;
@@ -86,5 +86,5 @@ export function runDataSuite(options: DataSuiteOptions): void {
     for (const module of modules) {
       describe(module, () => REGISTER[module](context));
     }
-  });
+  }, { caseTimeoutMs: options.caseTimeoutMs });
 }
