@@ -14,7 +14,6 @@ import {
 } from "@bridge/core";
 import type {
   AnyBulkWriteOperation,
-  BulkWriteResult,
   Collection,
   Document,
   Filter,
@@ -64,11 +63,18 @@ export class TenantCollection<T extends { id: string }> {
     return docKey(this.tenantId, ...parts);
   }
 
-  /** Adds the current tenant to `filter`; a filter that names a tenant itself is a bug in the caller. */
+  /**
+   * Adds the current tenant to `filter`; a filter that names a tenant itself
+   * is a bug in the caller. A filter on one `_id` of this tenant (see
+   * docKey) is already scoped by that `_id`, and stays as it is: FerretDB
+   * 1.24 finds the document by `_id` only when the filter holds nothing else.
+   */
   scope(filter: Document = {}): Document {
     if (Object.prototype.hasOwnProperty.call(filter, "tenantId")) {
       throw this.#internal(`a filter on ${this.name} sets tenantId itself; the collection wrapper adds it`);
     }
+    const id = filter._id;
+    if (typeof id === "string" && id.startsWith(docKey(this.tenantId, ""))) return filter;
     return { ...filter, tenantId: this.tenantId };
   }
 
@@ -150,6 +156,38 @@ export class TenantCollection<T extends { id: string }> {
     return document ? strip<T>(document) : null;
   }
 
+  /**
+   * Applies `update` to the record `key` when it matches `condition`, and
+   * returns the record afterwards, or null when it is missing or does not
+   * match. With document locks on, the caller holds the record's lock, so
+   * `matches` checks the condition on a fresh read and the write filters by
+   * `_id` alone. FerretDB 1.24 scans the whole collection for an update whose
+   * filter holds more than `_id` (12 ms instead of 4 ms per update on 500
+   * documents in a probe here), so this keeps writes there fast.
+   */
+  async updateWhere(key: string, condition: Document, matches: (record: T) => boolean, update: Document): Promise<T | null> {
+    if (!this.store.locksEnabled) return this.findOneAndUpdate({ _id: key, ...condition }, update);
+    const current = await this.findOne({ _id: key });
+    if (!current || !matches(current)) return null;
+    return this.findOneAndUpdate({ _id: key }, update);
+  }
+
+  /** Replaces the record `key` with `record` when it matches `condition`; returns whether it did. Locks as in updateWhere. */
+  async replaceWhere(key: string, condition: Document, matches: (record: T) => boolean, record: T, keyParts: string[] = [record.id]): Promise<boolean> {
+    if (!this.store.locksEnabled) return this.replaceOne({ _id: key, ...condition }, record, keyParts);
+    const current = await this.findOne({ _id: key });
+    if (!current || !matches(current)) return false;
+    return this.replaceOne({ _id: key }, record, keyParts);
+  }
+
+  /** Deletes the record `key` when it matches `condition`; returns whether it did. Locks as in updateWhere. */
+  async deleteWhere(key: string, condition: Document, matches: (record: T) => boolean): Promise<boolean> {
+    if (!this.store.locksEnabled) return this.deleteOne({ _id: key, ...condition });
+    const current = await this.findOne({ _id: key });
+    if (!current || !matches(current)) return false;
+    return this.deleteOne({ _id: key });
+  }
+
   /** Replaces the record matching `filter` with `record`; returns whether one matched. */
   async replaceOne(filter: Document, record: T, keyParts: string[] = [record.id]): Promise<boolean> {
     const scoped = this.scope(filter);
@@ -175,21 +213,28 @@ export class TenantCollection<T extends { id: string }> {
   }
 
   /**
-   * Runs the operations unordered and returns the driver's result, including
-   * on a partial failure (the caller reads `writeErrors`). Every operation is
-   * scoped to the current tenant here.
+   * Runs the operations unordered and returns how many updates and replaces
+   * matched, and the per-operation errors of a partial failure. Every
+   * operation is scoped to the current tenant here. Updates, replaces and
+   * deletes go at most `store.maxUpdatesPerCommand` to a server command.
    */
-  async bulkWrite(operations: BulkOperation[]): Promise<{ result: BulkWriteResult | null; writeErrors: BulkWriteFailure[] }> {
+  async bulkWrite(operations: BulkOperation[]): Promise<{ matched: number; writeErrors: BulkWriteFailure[] }> {
     const scoped = operations.map((operation) => this.#scopeOperation(operation));
     const collection = await this.raw();
-    try {
-      const result = await collection.bulkWrite(scoped as AnyBulkWriteOperation<StoredDocument<T>>[], { ordered: false });
-      return { result, writeErrors: [] };
-    } catch (error) {
-      const failures = bulkFailures(error);
-      if (failures === null) return this.store.run(`Bulk writing ${this.kind} records (${this.name})`, () => Promise.reject(error));
-      return { result: null, writeErrors: failures };
+    const outcome = { matched: 0, writeErrors: [] as BulkWriteFailure[] };
+
+    for (const { start, batch } of splitBatches(scoped, this.store.maxUpdatesPerCommand)) {
+      try {
+        const written = await collection.bulkWrite(batch as AnyBulkWriteOperation<StoredDocument<T>>[], { ordered: false });
+        outcome.matched += written.matchedCount;
+      } catch (error) {
+        const failures = bulkFailures(error);
+        if (failures === null) return this.store.run(`Bulk writing ${this.kind} records (${this.name})`, () => Promise.reject(error));
+        outcome.matched += (error as { result?: { matchedCount?: number } }).result?.matchedCount ?? 0;
+        outcome.writeErrors.push(...failures.map((failure) => ({ ...failure, index: failure.index + start })));
+      }
     }
+    return outcome;
   }
 
   /** One keyset page: sorted by `spec.fields` then id, starting after the cursor. */
@@ -269,6 +314,25 @@ function bulkFailures(error: unknown): BulkWriteFailure[] | null {
 export function strip<T>(document: Document): T {
   const { _id: _ignored, ...rest } = document as Document;
   return rest as T;
+}
+
+/** Splits operations into consecutive batches with at most `maxUpdates` non-insert operations each. */
+function splitBatches(operations: BulkOperation[], maxUpdates: number): Array<{ start: number; batch: BulkOperation[] }> {
+  const batches: Array<{ start: number; batch: BulkOperation[] }> = [];
+  let current: { start: number; batch: BulkOperation[] } = { start: 0, batch: [] };
+  let updates = 0;
+  for (const [index, operation] of operations.entries()) {
+    const isUpdate = !("insertOne" in operation);
+    if (isUpdate && updates === maxUpdates) {
+      batches.push(current);
+      current = { start: index, batch: [] };
+      updates = 0;
+    }
+    current.batch.push(operation);
+    if (isUpdate) updates += 1;
+  }
+  if (current.batch.length > 0) batches.push(current);
+  return batches;
 }
 
 /** `$or` that matches records strictly after `values` in the sort over `fields`. */

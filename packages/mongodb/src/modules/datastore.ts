@@ -83,6 +83,16 @@ function chunks<T>(items: T[], size: number): T[][] {
   return result;
 }
 
+/**
+ * Filter of a bulk replace: `_id` and the version read before, so a
+ * concurrent change wins. Under document locks (FerretDB) it is `_id` alone,
+ * because FerretDB scans the whole collection for any other filter.
+ * NOTE: on FerretDB a bulk upsert therefore overwrites a change made between its read and its write.
+ */
+function versionFilter(store: ModuleContext["store"], key: string, version: number): Document {
+  return store.locksEnabled ? { _id: key } : { _id: key, version };
+}
+
 /** Turns a thrown error into a failed row of a bulk result; non-Bridge errors are bugs and propagate. */
 function failedRow(result: BulkResult, index: number, key: string | undefined, error: unknown): void {
   if (!isBridgeError(error)) throw error;
@@ -228,7 +238,7 @@ function createProductStore(context: ModuleContext): MongoProductStore {
           continue;
         }
         const replacement = { ...next, version: current.version + 1, updatedAt: now().toISOString() };
-        operations.push({ replaceOne: { filter: { _id: products.key(current.id), version: current.version }, replacement: products.stamp(replacement) } });
+        operations.push({ replaceOne: { filter: versionFilter(store, products.key(current.id), current.version), replacement: products.stamp(replacement) } });
         rowOf.push({ entry, kind: "updated" });
       } catch (error) {
         failedRow(result, index, row.sku, error);
@@ -236,7 +246,7 @@ function createProductStore(context: ModuleContext): MongoProductStore {
     }
     if (operations.length === 0) return;
 
-    const { result: written, writeErrors } = await products.bulkWrite(operations);
+    const { matched, writeErrors } = await products.bulkWrite(operations);
     const failedAt = new Map(writeErrors.map((failure) => [failure.index, failure]));
     for (const [position, { entry, kind }] of rowOf.entries()) {
       const failure = failedAt.get(position);
@@ -249,12 +259,12 @@ function createProductStore(context: ModuleContext): MongoProductStore {
       result.failed.push({ index: entry.index, key: entry.row.sku, code, message: `Product row for SKU "${entry.row.sku}" was not written: ${detail}.` });
     }
     // A replace whose version no longer matched was changed by another writer between the read and the write.
-    const replaced = rowOf.filter((row) => row.kind === "updated").length;
-    if (written && written.matchedCount < replaced) {
+    const replaced = rowOf.filter((row, position) => row.kind === "updated" && !failedAt.has(position)).length;
+    if (matched < replaced) {
       store.logger.warn("bulk upsert: some products changed concurrently and kept the other writer's version", {
         tenantId: products.tenantId,
         expected: replaced,
-        matched: written.matchedCount,
+        matched,
       });
     }
   }
@@ -348,7 +358,6 @@ function createProductStore(context: ModuleContext): MongoProductStore {
         }
       });
 
-      // NOTE: on FerretDB two bulk upserts of the same SKU at the same moment both write; the later one wins.
       for (const wave of waves(valid, (row) => row.sku)) {
         for (const chunk of chunks(wave, BULK_CHUNK)) await bulkWave(chunk, result);
       }
@@ -422,7 +431,7 @@ function createCategoryStore(context: ModuleContext): CategoryStore {
         continue;
       }
       const replacement = { ...next, version: current.version + 1, updatedAt: now().toISOString() };
-      operations.push({ replaceOne: { filter: { _id: categories.key(row.id), version: current.version }, replacement: categories.stamp(replacement) } });
+      operations.push({ replaceOne: { filter: versionFilter(store, categories.key(row.id), current.version), replacement: categories.stamp(replacement) } });
       rowOf.push({ entry, kind: "updated" });
     }
     if (operations.length === 0) return;
@@ -514,23 +523,26 @@ function createBrandStore(context: ModuleContext): BrandStore {
   const brands = new TenantCollection<Brand>(store, "brands", "Brand");
 
   return {
-    /** Matches an existing brand by id when given, else by slug; creates one otherwise. */
+    /** Matches an existing brand by id when given, else by slug; creates one otherwise. An unchanged brand is only read. */
     async upsert(input) {
       const parsed = parseInput(newBrandSchema, input, "brand", errorContext(store));
       const slug = parsed.slug ?? slugify(parsed.name, errorContext(store));
-      // Distinct from the record lock that mutateRecord takes inside, because the local mutex is not reentrant.
-      const lockKey = `${recordLock(brands, parsed.id ?? `slug:${slug}`)}#upsert`;
+      const lookup = () => (parsed.id !== undefined ? brands.findById(parsed.id) : brands.findOne({ slug }));
 
-      return store.exclusive(lockKey, async () => {
-        const current = parsed.id !== undefined ? await brands.findById(parsed.id) : await brands.findOne({ slug });
+      for (let attempt = 1; ; attempt++) {
+        const current = await lookup();
         if (!current) {
           const brand: Brand = { ...newStoredFields(parsed.id ?? randomUUID(), brands.tenantId, now()), name: parsed.name, slug };
           try {
             return await brands.insert(brand);
           } catch (error) {
+            // The same brand created at the same moment by another call: update that one instead.
+            if (isBridgeError(error, "DUPLICATE_KEY") && attempt < 3 && (await lookup())) continue;
             throw await explainDuplicate(context, brands, brand, ["id", "slug"], error);
           }
         }
+        if (current.name === parsed.name && current.slug === slug) return current;
+
         let attempted: Brand | undefined;
         try {
           const { record } = await mutateRecord(context, brands, current.id, (stored) => {
@@ -541,7 +553,7 @@ function createBrandStore(context: ModuleContext): BrandStore {
         } catch (error) {
           throw attempted ? await explainDuplicate(context, brands, attempted, ["slug"], error) : error;
         }
-      });
+      }
     },
 
     async get(id) {

@@ -53,6 +53,8 @@ const MAX_OBSERVED_ROWS = 10_000;
 const IDEMPOTENT_WAIT_MS = 5_000;
 
 type ParsedRequest = ReturnType<typeof reserveRequestSchema.parse>;
+/** Least values a stock row must have for a change to apply, such as { available: 2 }. */
+type StockMinimums = Partial<Record<"onHand" | "reserved" | "available", number>>;
 type LineRequest = ParsedRequest["lines"][number];
 
 /** A reservation as stored: "pending" while its lines are being applied. */
@@ -115,8 +117,16 @@ export function createInventory(context: ModuleContext): InventoryModule {
     }
   }
 
+  /** Warehouse `_id`s seen to exist. The module has no warehouse delete, so an entry never goes stale. */
+  const knownWarehouses = new Set<string>();
+
   async function requireWarehouse(warehouseId: string): Promise<void> {
-    if (!(await warehouses.findById(warehouseId))) {
+    const key = warehouses.key(warehouseId);
+    if (knownWarehouses.has(key)) return;
+    if (await warehouses.findById(warehouseId)) {
+      if (knownWarehouses.size >= MAX_OBSERVED_ROWS) knownWarehouses.clear();
+      knownWarehouses.add(key);
+    } else {
       throw new NotFoundError(`Warehouse "${warehouseId}" not found in tenant "${warehouses.tenantId}". Create it with upsertWarehouse before setting stock.`, {
         ...errorContext(store),
         details: { warehouseId },
@@ -129,13 +139,18 @@ export function createInventory(context: ModuleContext): InventoryModule {
     return row ? toLevel(row) : null;
   }
 
-  /** Creates the zero row of a SKU and warehouse unless it exists. */
-  async function ensureRow(sku: string, warehouseId: string): Promise<void> {
-    const row = { id: `${sku}@${warehouseId}`, tenantId: stock.tenantId, sku, warehouseId, onHand: 0, reserved: 0, available: 0, version: 0, updatedAt: now().toISOString() };
+  /**
+   * Creates the row of a SKU and warehouse with `onHand` in one insert and
+   * returns it, or returns null when the row exists already. An insert is
+   * atomic on every server, so a new row needs no lock.
+   */
+  async function createRow(sku: string, warehouseId: string, onHand: number, at: Date): Promise<StockLevel | null> {
+    const row = { id: `${sku}@${warehouseId}`, tenantId: stock.tenantId, sku, warehouseId, onHand, reserved: 0, available: onHand, version: 1, updatedAt: at.toISOString() };
     try {
-      await stock.insert(row, [sku, warehouseId]);
+      return toLevel(await stock.insert(row, [sku, warehouseId]));
     } catch (error) {
-      if (!isBridgeError(error, "DUPLICATE_KEY")) throw error;
+      if (isBridgeError(error, "DUPLICATE_KEY")) return null;
+      throw error;
     }
   }
 
@@ -148,13 +163,17 @@ export function createInventory(context: ModuleContext): InventoryModule {
   async function changeStock(
     sku: string,
     warehouseId: string,
-    condition: Document,
+    minimums: StockMinimums,
     delta: { onHand: number; reserved: number },
     minimumAvailable?: number,
   ): Promise<StockLevel | null> {
+    const fields = Object.entries(minimums) as Array<[keyof StockMinimums, number]>;
+    const condition = Object.fromEntries(fields.map(([field, minimum]) => [field, { $gte: minimum }]));
     const update = async () => {
-      const row = await stock.findOneAndUpdate(
-        { _id: stockKey(sku, warehouseId), ...condition },
+      const row = await stock.updateWhere(
+        stockKey(sku, warehouseId),
+        condition,
+        (current) => fields.every(([field, minimum]) => current[field] >= minimum),
         {
           $inc: { onHand: delta.onHand, reserved: delta.reserved, available: delta.onHand - delta.reserved, version: 1 },
           $set: { updatedAt: now().toISOString() },
@@ -202,8 +221,8 @@ export function createInventory(context: ModuleContext): InventoryModule {
     const ledger: Array<Omit<StockMovement, "id" | "tenantId" | "at">> = [];
     for (const line of reservation.lines) {
       const delta = kind === "commit" ? { onHand: -line.quantity, reserved: -line.quantity } : { onHand: 0, reserved: -line.quantity };
-      const condition = kind === "commit" ? { reserved: { $gte: line.quantity }, onHand: { $gte: line.quantity } } : { reserved: { $gte: line.quantity } };
-      const result = await changeStock(line.sku, line.warehouseId, condition, delta);
+      const minimums = kind === "commit" ? { reserved: line.quantity, onHand: line.quantity } : { reserved: line.quantity };
+      const result = await changeStock(line.sku, line.warehouseId, minimums, delta);
       if (!result) {
         // setStock and adjustStock never let onHand drop below reserved, so this means the data was changed outside Bridge.
         throw new BridgeError(
@@ -225,12 +244,19 @@ export function createInventory(context: ModuleContext): InventoryModule {
     return store.exclusive(reservationLock(id), async () => {
       const before = await reservations.findOne({ _id: reservations.key(id), status: { $in: from } });
       if (!before) return null;
-      const claimed = await reservations.updateOne(
-        { _id: reservations.key(id), status: before.status },
+      const claimed = await reservations.updateWhere(
+        reservations.key(id),
+        { status: before.status },
+        (current) => current.status === before.status,
         { $set: { status, updatedAt: at.toISOString() } },
       );
-      return claimed.matchedCount === 1 ? { ...before, status, updatedAt: at.toISOString() } : null;
+      return claimed ? { ...before, status, updatedAt: at.toISOString() } : null;
     });
+  }
+
+  /** Runs a write on a pending reservation under its lock, so expireReservations cannot take it over in between. */
+  function whilePending<R>(id: string, write: (key: string, isPending: (reservation: StoredReservation) => boolean) => Promise<R>): Promise<R> {
+    return store.exclusive(reservationLock(id), () => write(reservations.key(id), (reservation) => reservation.status === "pending"));
   }
 
   function isPastExpiry(reservation: StoredReservation, at: Date): boolean {
@@ -246,20 +272,21 @@ export function createInventory(context: ModuleContext): InventoryModule {
 
   /** Reserves one line: in its warehouse, or in the first warehouse by id with enough available stock. */
   async function reserveLine(line: LineRequest): Promise<ReservationLine | null> {
-    const condition = { available: { $gte: line.quantity } };
     const candidates =
       line.warehouseId !== undefined
         ? [line.warehouseId]
-        : (await stock.find({ sku: line.sku, ...condition }, { sort: { warehouseId: 1 }, projection: { warehouseId: 1, id: 1 } })).map((row) => row.warehouseId);
+        : (await stock.find({ sku: line.sku, available: { $gte: line.quantity } }, { sort: { warehouseId: 1 }, projection: { warehouseId: 1, id: 1 } })).map(
+            (row) => row.warehouseId,
+          );
     for (const warehouseId of candidates) {
-      const result = await changeStock(line.sku, warehouseId, condition, { onHand: 0, reserved: line.quantity }, line.quantity);
+      const result = await changeStock(line.sku, warehouseId, { available: line.quantity }, { onHand: 0, reserved: line.quantity }, line.quantity);
       if (result) return { sku: line.sku, warehouseId, quantity: line.quantity };
     }
     return null;
   }
 
   async function releaseLine(line: ReservationLine): Promise<void> {
-    const result = await changeStock(line.sku, line.warehouseId, { reserved: { $gte: line.quantity } }, { onHand: 0, reserved: -line.quantity });
+    const result = await changeStock(line.sku, line.warehouseId, { reserved: line.quantity }, { onHand: 0, reserved: -line.quantity });
     if (!result) {
       store.logger.error("could not undo a reserved line; reserved stock is too low", { tenantId: stock.tenantId, line });
     }
@@ -322,7 +349,7 @@ export function createInventory(context: ModuleContext): InventoryModule {
       const reserved = await reserveLine(line);
       if (!reserved) {
         for (const done of [...applied].reverse()) await releaseLine(done);
-        if (index > 0) await reservations.deleteOne({ _id: reservations.key(id), status: "pending" });
+        if (index > 0) await whilePending(id, (key, isPending) => reservations.deleteWhere(key, { status: "pending" }, isPending));
         throw await insufficientStock(request, index);
       }
       applied.push(reserved);
@@ -336,16 +363,18 @@ export function createInventory(context: ModuleContext): InventoryModule {
           throw error;
         }
       } else if (index < request.lines.length - 1) {
-        await reservations.updateOne({ _id: reservations.key(id), status: "pending" }, { $push: { lines: reserved } });
+        await whilePending(id, (key, isPending) => reservations.updateWhere(key, { status: "pending" }, isPending, { $push: { lines: reserved } }));
       }
     }
 
     if (!single) {
-      const activated = await reservations.updateOne(
-        { _id: reservations.key(id), status: "pending" },
-        { $set: { status: "active", lines: applied, updatedAt: at.toISOString() }, $unset: { pendingUntil: "" } },
+      const activated = await whilePending(id, (key, isPending) =>
+        reservations.updateWhere(key, { status: "pending" }, isPending, {
+          $set: { status: "active", lines: applied, updatedAt: at.toISOString() },
+          $unset: { pendingUntil: "" },
+        }),
       );
-      if (activated.matchedCount !== 1) {
+      if (!activated) {
         // expireReservations took the reservation over after PENDING_GRACE_MS and released the recorded lines.
         const last = applied[applied.length - 1];
         if (last) await releaseLine(last);
@@ -414,10 +443,17 @@ export function createInventory(context: ModuleContext): InventoryModule {
       const quantity = parseInput(stockQuantitySchema, onHand, "on-hand quantity", errorContext(store));
       assertReason(options.reason);
       await requireWarehouse(warehouseId);
-      await ensureRow(sku, warehouseId);
-
-      // setStock needs the current reserved quantity, so it reads the row and writes it back on { _id, version }.
       const at = now();
+      const reason = options.reason ? { reason: options.reason } : {};
+
+      // Insert first: it fails fast on an existing row, while a lookup of a missing row scans the whole collection on FerretDB 1.24.
+      const created = await createRow(sku, warehouseId, quantity, at);
+      if (created) {
+        await recordMovements([{ sku, warehouseId, kind: "set", onHandDelta: quantity, reservedDelta: 0, ...reason }], at);
+        return created;
+      }
+
+      // An existing row needs its current reserved quantity, so setStock reads it and writes it back on { _id, version }.
       const { level, onHandDelta } = await store.exclusive(stockLock(sku, warehouseId), async () => {
         for (;;) {
           const row = await readRow(sku, warehouseId);
@@ -428,15 +464,17 @@ export function createInventory(context: ModuleContext): InventoryModule {
               { ...errorContext(store), details: { sku, warehouseId, onHand: quantity, reserved: row.reserved } },
             );
           }
-          const updated = await stock.findOneAndUpdate(
-            { _id: stockKey(sku, warehouseId), version: row.version },
+          const updated = await stock.updateWhere(
+            stockKey(sku, warehouseId),
+            { version: row.version },
+            (current) => current.version === row.version,
             { $set: { onHand: quantity, available: quantity - row.reserved, updatedAt: at.toISOString() }, $inc: { version: 1 } },
           );
           if (updated) return { level: toLevel(updated), onHandDelta: quantity - row.onHand };
         }
       });
 
-      await recordMovements([{ sku, warehouseId, kind: "set", onHandDelta, reservedDelta: 0, ...(options.reason ? { reason: options.reason } : {}) }], at);
+      await recordMovements([{ sku, warehouseId, kind: "set", onHandDelta, reservedDelta: 0, ...reason }], at);
       return level;
     },
 
@@ -446,12 +484,11 @@ export function createInventory(context: ModuleContext): InventoryModule {
       const change = parseInput(stockDeltaSchema.refine((value) => value !== 0, "must not be zero"), delta, "stock delta", errorContext(store));
       assertReason(options.reason);
       await requireWarehouse(warehouseId);
-      await ensureRow(sku, warehouseId);
-
       const at = now();
+
+      const created = change > 0 ? await createRow(sku, warehouseId, change, at) : null;
       // onHand + change >= reserved is the same as available >= -change.
-      const condition = change < 0 ? { available: { $gte: -change } } : {};
-      const result = await changeStock(sku, warehouseId, condition, { onHand: change, reserved: 0 });
+      const result = created ?? (await changeStock(sku, warehouseId, change < 0 ? { available: -change } : {}, { onHand: change, reserved: 0 }));
       if (!result) {
         const row = await readRow(sku, warehouseId);
         throw new ValidationError(
@@ -466,14 +503,12 @@ export function createInventory(context: ModuleContext): InventoryModule {
     async getStock(sku, warehouseId) {
       assertSku(sku);
       assertId(store, warehouseId, "warehouse id");
-      const row = await readRow(sku, warehouseId);
-      // A zero row made by ensureRow before its first change is not stock yet.
-      return row && row.version > 0 ? row : null;
+      return readRow(sku, warehouseId);
     },
 
     async availability(sku) {
       assertSku(sku);
-      const rows = (await stock.find({ sku, version: { $gt: 0 } }, { sort: { warehouseId: 1 } })).map(toLevel);
+      const rows = (await stock.find({ sku }, { sort: { warehouseId: 1 } })).map(toLevel);
       const onHand = rows.reduce((sum, row) => sum + row.onHand, 0);
       const reserved = rows.reduce((sum, row) => sum + row.reserved, 0);
       return { sku, onHand, reserved, available: Math.max(0, onHand - reserved), byWarehouse: rows };

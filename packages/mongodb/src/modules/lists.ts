@@ -94,8 +94,10 @@ export function createLists(context: ModuleContext): ListModule {
               details: { listId: list.id, sku: parsed.sku },
             });
           }
-          const updated = await items.findOneAndUpdate(
-            { _id: items.key(...keyParts), version: current.version },
+          const updated = await items.updateWhere(
+            items.key(...keyParts),
+            { version: current.version },
+            (item) => item.version === current.version,
             { $inc: { quantity: added, version: 1 }, $set: { updatedAt: at.toISOString(), ...(parsed.note === undefined ? {} : { note: parsed.note }) } },
           );
           if (updated) return updated;

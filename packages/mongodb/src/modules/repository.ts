@@ -114,7 +114,7 @@ export function createRepository(context: ModuleContext): RepositoryModule {
         }
 
         const next: StoredDocument = { ...current, data: cloneRecord(data), version: current.version + 1, updatedAt: at.toISOString() };
-        if (!(await target.replaceOne({ _id: target.key(id), version: current.version }, next))) {
+        if (!(await target.replaceWhere(target.key(id), { version: current.version }, (record) => record.version === current.version, next))) {
           throw versionConflict(store, "Document", `${collection}/${id}`, current.version, null);
         }
         await history.deleteMany({ collection, documentId: id, version: { $lte: next.version - 1 - MAX_HISTORY_PER_DOCUMENT } });
@@ -147,8 +147,10 @@ export function createRepository(context: ModuleContext): RepositoryModule {
         assertExpectedVersion(collection, id, options.expectedVersion, current?.version ?? 0);
         if (!current) return false;
 
-        const filter = options.expectedVersion === undefined ? { _id: target.key(id) } : { _id: target.key(id), version: current.version };
-        const deleted = await target.deleteOne(filter);
+        const deleted =
+          options.expectedVersion === undefined
+            ? await target.deleteOne({ _id: target.key(id) })
+            : await target.deleteWhere(target.key(id), { version: current.version }, (record) => record.version === current.version);
         if (!deleted && options.expectedVersion !== undefined) throw versionConflict(store, "Document", `${collection}/${id}`, options.expectedVersion, null);
         await history.deleteMany({ collection, documentId: id });
         return deleted;

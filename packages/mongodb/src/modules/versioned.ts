@@ -51,7 +51,8 @@ export async function mutateRecord<T extends VersionedRecord>(
       if (proposed === current || deepEqual(proposed, current)) return { record: current, previous: current, changed: false };
 
       const next = { ...proposed, version: current.version + 1, updatedAt: now().toISOString() };
-      if (await collection.replaceOne({ _id: collection.key(...keyParts), version: current.version }, next, keyParts)) {
+      const stored = await collection.replaceWhere(collection.key(...keyParts), { version: current.version }, (record) => record.version === current.version, next, keyParts);
+      if (stored) {
         return { record: next, previous: current, changed: true };
       }
       if (options.expectedVersion !== undefined || attempt >= MAX_ATTEMPTS) {
@@ -65,6 +66,8 @@ export async function mutateRecord<T extends VersionedRecord>(
  * Creates the record `id` with `fields`, or replaces the fields of the stored
  * one as a new version (kept as is when nothing changed). Fields absent from
  * `fields` are dropped, so the stored record always equals the last input.
+ * A create is one insert and an unchanged record one read, so only a real
+ * change takes the record's lock.
  */
 export async function upsertRecord<T extends VersionedRecord & { tenantId: string; createdAt: string }>(
   context: ModuleContext,
@@ -72,23 +75,22 @@ export async function upsertRecord<T extends VersionedRecord & { tenantId: strin
   id: string,
   fields: Omit<T, "id" | "tenantId" | "version" | "createdAt" | "updatedAt">,
 ): Promise<T> {
-  const { store, now } = context;
-  return store.exclusive(`${recordLock(collection, id)}#upsert`, async () => {
-    for (let attempt = 1; ; attempt++) {
-      const current = await collection.findById(id);
-      if (!current) {
-        try {
-          return await collection.insert(compact({ ...newStoredFields(id, collection.tenantId, now()), ...fields }) as unknown as T);
-        } catch (error) {
-          // Another writer created the same id first: update it instead.
-          if (isBridgeError(error, "DUPLICATE_KEY") && attempt < MAX_ATTEMPTS && (await collection.findById(id))) continue;
-          throw error;
-        }
+  const build = (stored: T) =>
+    compact({ id: stored.id, tenantId: stored.tenantId, version: stored.version, createdAt: stored.createdAt, updatedAt: stored.updatedAt, ...fields }) as unknown as T;
+
+  for (let attempt = 1; ; attempt++) {
+    const current = await collection.findById(id);
+    if (!current) {
+      try {
+        return await collection.insert(compact({ ...newStoredFields(id, collection.tenantId, context.now()), ...fields }) as unknown as T);
+      } catch (error) {
+        // Another writer created the same id first: update it instead.
+        if (isBridgeError(error, "DUPLICATE_KEY") && attempt < MAX_ATTEMPTS && (await collection.findById(id))) continue;
+        throw error;
       }
-      const { record } = await mutateRecord(context, collection, id, (stored) =>
-        compact({ id: stored.id, tenantId: stored.tenantId, version: stored.version, createdAt: stored.createdAt, updatedAt: stored.updatedAt, ...fields }) as unknown as T,
-      );
-      return record;
     }
-  });
+    if (deepEqual(build(current), current)) return current;
+    const { record } = await mutateRecord(context, collection, id, build);
+    return record;
+  }
 }
