@@ -266,15 +266,20 @@ function toKafkajsMessages(records: ProduceRecord[]): Map<string, Array<{ key?: 
   return byTopic;
 }
 
+/** Shared by every record without headers, so none allocates an object of its own. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 function decodeHeaders(headers: KafkaMessage["headers"]): Record<string, string> {
-  const decoded: Record<string, string> = {};
-  if (headers === undefined) return decoded;
-  for (const [name, value] of Object.entries(headers)) {
+  if (headers === undefined) return NO_HEADERS;
+  let decoded: Record<string, string> | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    decoded ??= {};
     const first = Array.isArray(value) ? value[0] : value;
     if (first === undefined) continue;
     decoded[name] = typeof first === "string" ? first : first.toString("utf8");
   }
-  return decoded;
+  return decoded ?? NO_HEADERS;
 }
 
 function toConsumed(topic: string, partition: number, message: KafkaMessage): ConsumedMessage {

@@ -48,16 +48,20 @@ export class QueueConsumer implements Consumer {
 
   private pump(): void {
     while (!this.stopped && this.running < this.concurrency) {
-      const [held] = this.source.take(1, undefined);
-      if (held === undefined) return;
-      this.running += 1;
+      const batch = this.source.take(this.concurrency - this.running, undefined);
+      if (batch.length === 0) return;
       const source = this.source;
-      void this.run(source, held).finally(() => {
-        this.running -= 1;
-        if (this.running === 0) for (const notify of [...this.idle]) notify();
-        this.pump();
-      });
+      for (const held of batch) {
+        this.running += 1;
+        void this.run(source, held).finally(() => this.finished());
+      }
     }
+  }
+
+  private finished(): void {
+    this.running -= 1;
+    if (this.running === 0) for (const notify of [...this.idle]) notify();
+    this.pump();
   }
 
   private async run(source: TaskConsumer, held: HeldJob): Promise<void> {

@@ -106,12 +106,23 @@ export function createQueue(deps: QueueDeps): KafkaQueue {
   const exactlyOnceConsumers = new Set<Consumer>();
   let closed = false;
 
+  const knownNames = new Map<string, TaskTopics>();
+  /** Tasks whose topics exist, so publishing skips the check. */
+  const ensured = new Map<string, TaskTopics>();
+
   function names(task: string): TaskTopics {
-    validateTaskName(task);
-    return taskTopics(options, task);
+    let topics = knownNames.get(task);
+    if (topics === undefined) {
+      validateTaskName(task);
+      topics = taskTopics(options, task);
+      knownNames.set(task, topics);
+    }
+    return topics;
   }
 
   async function ensureTopics(task: string): Promise<TaskTopics> {
+    const known = ensured.get(task);
+    if (known !== undefined) return known;
     const topics = names(task);
     try {
       await deps.topics.ensure(deps.topics.taskSpecs(topics));
@@ -124,6 +135,7 @@ export function createQueue(deps: QueueDeps): KafkaQueue {
         { retryable: true, cause: error, details: { task, topic: topics.main } },
       );
     }
+    ensured.set(task, topics);
     return topics;
   }
 

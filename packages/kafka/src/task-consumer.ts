@@ -11,7 +11,8 @@ import type { ResolvedOptions } from "./options.js";
 import { errorMessage } from "./sender.js";
 import type { TaskTopics } from "./topics.js";
 
-type EntryState = "ready" | "leased" | "settling" | "done";
+/** `new` until the record is checked; `settling` while a retry, dead letter or reschedule is being sent. */
+type EntryState = "new" | "ready" | "leased" | "settling" | "done";
 
 export interface Entry {
   partition: number;
@@ -39,11 +40,21 @@ interface PartitionState {
   partition: number;
   /** Entries by ascending offset; done ones leave from the front once committed. */
   entries: Entry[];
+  /** The ready entries, by ascending offset. */
+  ready: Entry[];
+  /** Keys of entries that are leased or being settled, with how many; later entries with these keys wait. */
+  heldKeys: Map<string, number>;
+  /** Entries not done yet. */
+  open: number;
+  leased: number;
+  /** Done entries not yet trimmed after a commit. */
+  done: number;
   /** Offset after the last record received; records below it that come again after a rejoin are skipped. */
   received: number | undefined;
   /** Last offset committed or being committed. */
   committed: number;
-  paused: boolean;
+  /** Called when the buffer of this partition drained enough to fetch again. */
+  drained: Array<() => void>;
   revoked: boolean;
 }
 
@@ -87,7 +98,8 @@ export class TaskConsumer {
   start(): Promise<void> {
     if (this.starting === undefined) {
       this.consumer = this.client().consumer(
-        { groupId: this.topics.group, topics: [this.topics.main], fromBeginning: true },
+        // Each partition's batches run on their own, so one partition waiting for buffer room does not hold up the others.
+        { groupId: this.topics.group, topics: [this.topics.main], fromBeginning: true, partitionsConsumedConcurrently: this.options.queuePartitions },
         {
           onBatch: (batch, control) => this.receive(batch, control),
           onAssign: (assignment) => this.assign(assignment.get(this.topics.main) ?? []),
@@ -108,19 +120,15 @@ export class TaskConsumer {
     return this.starting !== undefined;
   }
 
-  /** Counts for stats: ready records, leased ones, and done ones not yet committed. */
-  counts(): { ready: number; leased: number; done: number } {
-    let ready = 0;
+  /** Counts for stats: records leased here, and done ones not yet committed. */
+  counts(): { leased: number; done: number } {
     let leased = 0;
     let done = 0;
     for (const state of this.partitions.values()) {
-      for (const entry of state.entries) {
-        if (entry.state === "ready" || entry.state === "settling") ready += 1;
-        else if (entry.state === "leased") leased += 1;
-        else done += 1;
-      }
+      leased += state.leased;
+      done += state.done;
     }
-    return { ready, leased, done };
+    return { leased, done };
   }
 
   /** Registers a callback for new ready records; returns the function that removes it. */
@@ -149,29 +157,38 @@ export class TaskConsumer {
    */
   take(max: number, leaseMs: number | undefined): HeldJob[] {
     const taken: HeldJob[] = [];
-    const states = [...this.partitions.values()];
-    if (states.length === 0) return taken;
-    this.rotation = (this.rotation + 1) % states.length;
+    const count = this.partitions.size;
+    if (count === 0) return taken;
+    this.rotation = (this.rotation + 1) % count;
 
-    for (let i = 0; i < states.length && taken.length < max; i += 1) {
-      const state = states[(this.rotation + i) % states.length] as PartitionState;
-      const busyKeys = new Set<string>();
-      for (const entry of state.entries) {
-        if (taken.length >= max) break;
-        const key = entry.message.key;
-        if (entry.state === "done") continue;
-        if (entry.state !== "ready") {
-          if (key !== null) busyKeys.add(key);
-          continue;
-        }
-        if (key !== null) {
-          if (busyKeys.has(key)) continue;
-          busyKeys.add(key);
-        }
-        taken.push(this.lease(entry, leaseMs));
+    let position = 0;
+    for (const pass of [0, 1]) {
+      // Two passes over the map start at the rotation point without copying it: from there to the end, then the rest.
+      position = 0;
+      for (const state of this.partitions.values()) {
+        const inRange = pass === 0 ? position >= this.rotation : position < this.rotation;
+        position += 1;
+        if (!inRange) continue;
+        this.takeFrom(state, max, leaseMs, taken);
+        if (taken.length >= max) return taken;
       }
     }
     return taken;
+  }
+
+  /** Leases ready entries of one partition in offset order, skipping keys that are held. */
+  private takeFrom(state: PartitionState, max: number, leaseMs: number | undefined, taken: HeldJob[]): void {
+    let index = 0;
+    while (index < state.ready.length && taken.length < max) {
+      const entry = state.ready[index] as Entry;
+      const key = entry.message.key;
+      if (key !== null && state.heldKeys.has(key)) {
+        index += 1;
+        continue;
+      }
+      // Leasing removes the entry from the ready list, so the next one moves into this index.
+      taken.push(this.lease(entry, leaseMs));
+    }
   }
 
   /** Returns the entry of a lease this process still holds, or undefined when it expired, was settled or its partition moved. */
@@ -203,21 +220,21 @@ export class TaskConsumer {
     entry.leaseTimer = undefined;
     entry.leaseId = undefined;
     if (!this.owns(entry) || entry.state !== "leased") return undefined;
-    entry.state = "settling";
+    this.setState(entry, "settling");
     return entry;
   }
 
   /** Marks a claimed entry done. */
   settled(entry: Entry): void {
     if (!this.owns(entry)) return;
-    entry.state = "done";
+    this.setState(entry, "done");
     this.afterSettle(entry.owner);
   }
 
   /** Puts a claimed entry back to ready, for another delivery in this process. */
   requeue(entry: Entry): void {
     if (!this.owns(entry)) return;
-    entry.state = "ready";
+    this.setState(entry, "ready");
     this.notify();
   }
 
@@ -233,13 +250,16 @@ export class TaskConsumer {
     await this.commitNow().catch(() => undefined);
     await this.consumer?.stop();
     this.leases.clear();
-    for (const state of this.partitions.values()) state.revoked = true;
+    for (const state of this.partitions.values()) {
+      state.revoked = true;
+      for (const notify of state.drained.splice(0)) notify();
+    }
     this.partitions.clear();
     this.notify();
   }
 
   private lease(entry: Entry, leaseMs: number | undefined): HeldJob {
-    entry.state = "leased";
+    this.setState(entry, "leased");
     entry.deliveries += 1;
     this.leaseSequence += 1;
     const leaseId = `${this.instanceId}:${entry.partition}:${entry.offset}:${this.leaseSequence}`;
@@ -261,7 +281,7 @@ export class TaskConsumer {
     this.leases.delete(held.leaseId);
     held.entry.leaseTimer = undefined;
     held.entry.leaseId = undefined;
-    held.entry.state = "settling";
+    this.setState(held.entry, "settling");
     let outcome: "requeue" | "settled";
     try {
       outcome = await this.hooks.leaseExpired(held);
@@ -270,7 +290,7 @@ export class TaskConsumer {
       outcome = "requeue";
     }
     if (held.entry.owner.revoked) return;
-    held.entry.state = outcome === "requeue" ? "ready" : "done";
+    this.setState(held.entry, outcome === "requeue" ? "ready" : "done");
     if (outcome === "settled") this.afterSettle(held.entry.owner);
     this.notify();
   }
@@ -278,7 +298,7 @@ export class TaskConsumer {
   private partitionState(partition: number): PartitionState {
     let state = this.partitions.get(partition);
     if (state === undefined) {
-      state = { partition, entries: [], received: undefined, committed: -1, paused: false, revoked: false };
+      state = { partition, entries: [], ready: [], heldKeys: new Map(), open: 0, leased: 0, done: 0, received: undefined, committed: -1, drained: [], revoked: false };
       this.partitions.set(partition, state);
     }
     return state;
@@ -290,15 +310,12 @@ export class TaskConsumer {
       if (keep.has(partition)) continue;
       // Another member owns the partition now and starts at the last commit; what this process still holds is delivered there again.
       state.revoked = true;
+      for (const notify of state.drained.splice(0)) notify();
       this.partitions.delete(partition);
       const held = state.entries.filter((entry) => entry.state === "leased" || entry.state === "settling").length;
       this.logger().info("partition moved to another consumer", { task: this.topics.task, partition, jobsStillRunningHere: held });
     }
-    for (const partition of partitions) {
-      const state = this.partitionState(partition);
-      // kafkajs forgets pauses when it rejoins, so a partition paused for a full buffer is paused again.
-      if (state.paused) this.consumer?.pause(this.topics.main, [partition]);
-    }
+    for (const partition of partitions) this.partitionState(partition);
   }
 
   private skipTo(partition: number, nextOffset: number): void {
@@ -326,36 +343,49 @@ export class TaskConsumer {
         offset: message.offset,
         message,
         card: parsed.ok ? parsed.job : (undefined as unknown as JobCard),
-        state: "ready",
+        state: "new",
         deliveries: 0,
         owner: state,
       };
       state.entries.push(entry);
+      state.open += 1;
       if (!parsed.ok) {
         this.settleInBackground(entry, () => this.hooks.deadLetterInvalid(message, parsed.reason));
       } else if (parsed.job.scheduledFor !== null && Date.parse(parsed.job.scheduledFor) > now + EARLY_TOLERANCE_MS) {
         this.settleInBackground(entry, () => this.hooks.reschedule(parsed.job, message));
       } else {
+        this.setState(entry, "ready");
         added += 1;
       }
     }
     if (batch.nextOffset > state.received) state.received = batch.nextOffset;
 
-    if (!state.paused && this.open(state) >= this.options.bufferPerPartition) {
-      state.paused = true;
-      control.pause();
-    }
     if (added > 0) this.notify();
     this.scheduleCommit();
+
+    // Backpressure: kafkajs fetches this partition again only after this returns, so a full buffer waits here
+    // for jobs to finish. Heartbeats keep the membership, and a rebalance ends the wait by throwing.
+    // (Pausing the partition instead stalls: kafkajs sleeps a whole fetch wait once every partition is paused.)
+    while (state.open >= this.options.bufferPerPartition && !this.stopped && !state.revoked && control.isActive()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, this.options.heartbeatIntervalMs);
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        state.drained.push(done);
+      });
+      await control.heartbeat();
+    }
   }
 
   /** Runs `settle` until it succeeds, then marks the entry done; the entry is never handed out meanwhile. */
   private settleInBackground(entry: Entry, settle: () => Promise<void>): void {
-    entry.state = "settling";
+    this.setState(entry, "settling");
     const attempt = (delayMs: number): void => {
       settle().then(
         () => {
-          entry.state = "done";
+          this.setState(entry, "done");
           this.afterSettle(entry.owner);
         },
         (error: unknown) => {
@@ -374,17 +404,35 @@ export class TaskConsumer {
     attempt(500);
   }
 
-  private open(state: PartitionState): number {
-    let open = 0;
-    for (const entry of state.entries) if (entry.state !== "done") open += 1;
-    return open;
+  /** Moves an entry to another state and keeps the partition's ready list, held keys and counters in step. */
+  private setState(entry: Entry, next: EntryState): void {
+    const previous = entry.state;
+    if (previous === next) return;
+    const state = entry.owner;
+    const key = entry.message.key;
+
+    if (previous === "ready") removeSorted(state.ready, entry);
+    if ((previous === "leased" || previous === "settling") && key !== null) {
+      const count = (state.heldKeys.get(key) ?? 1) - 1;
+      if (count === 0) state.heldKeys.delete(key);
+      else state.heldKeys.set(key, count);
+    }
+    if (previous === "leased") state.leased -= 1;
+
+    if (next === "ready") insertSorted(state.ready, entry);
+    if ((next === "leased" || next === "settling") && key !== null) state.heldKeys.set(key, (state.heldKeys.get(key) ?? 0) + 1);
+    if (next === "leased") state.leased += 1;
+    if (next === "done") {
+      state.done += 1;
+      state.open -= 1;
+    }
+    entry.state = next;
   }
 
   private afterSettle(state: PartitionState): void {
     if (state.revoked) return;
-    if (state.paused && this.open(state) <= this.options.bufferPerPartition / 2) {
-      state.paused = false;
-      this.consumer?.resume(this.topics.main, [state.partition]);
+    if (state.drained.length > 0 && state.open <= this.options.bufferPerPartition / 2) {
+      for (const notify of state.drained.splice(0)) notify();
     }
     this.scheduleCommit();
   }
@@ -436,7 +484,10 @@ export class TaskConsumer {
         previous.set(state, state.committed);
         state.committed = frontier;
         // Done entries below the frontier are no longer needed.
-        while (state.entries.length > 0 && (state.entries[0] as Entry).offset < frontier) state.entries.shift();
+        let trimmed = 0;
+        while (trimmed < state.entries.length && (state.entries[trimmed] as Entry).offset < frontier) trimmed += 1;
+        state.entries.splice(0, trimmed);
+        state.done -= trimmed;
       }
       if (offsets.length === 0 || this.consumer === undefined) continue;
       try {
@@ -448,4 +499,36 @@ export class TaskConsumer {
       }
     } while (this.commitAgain);
   }
+}
+
+/** Inserts an entry into a list sorted by offset; new records go at the end, so that is tried first. */
+function insertSorted(list: Entry[], entry: Entry): void {
+  const last = list[list.length - 1];
+  if (last === undefined || last.offset < entry.offset) {
+    list.push(entry);
+    return;
+  }
+  list.splice(findIndex(list, entry.offset), 0, entry);
+}
+
+function removeSorted(list: Entry[], entry: Entry): void {
+  const first = list[0];
+  if (first === entry) {
+    list.shift();
+    return;
+  }
+  const index = findIndex(list, entry.offset);
+  if (list[index] === entry) list.splice(index, 1);
+}
+
+/** Index of the first entry whose offset is at least `offset`. */
+function findIndex(list: Entry[], offset: number): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((list[middle] as Entry).offset < offset) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
