@@ -4,7 +4,7 @@
 // implementation today.
 import SnappyCodec from "kafkajs-snappy";
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaConfig, KafkaMessage, LogEntry as KafkajsLogEntry, Producer, SASLOptions } from "kafkajs";
-import type { Logger } from "@bridge/core";
+import { createResiliencePolicy, type Logger } from "@bridge/core";
 import { loadKafkajs } from "./kafkajs-loader.js";
 import type { CompressionType, ResolvedOptions } from "./options.js";
 
@@ -176,17 +176,21 @@ export function kafkajsConfig(options: ResolvedOptions, logger: () => Logger): K
   };
 }
 
-/** Runs `operation` again while it fails with an error kafkajs marks retriable, for up to about 10 s. */
-async function retryTransient<T>(operation: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await operation();
-    } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true || (error as { cause?: { retriable?: boolean } }).cause?.retriable === true;
-      if (!retriable || attempt >= 20) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * Math.min(attempt, 10)));
-    }
-  }
+/**
+ * Retries topic creation and probing while kafkajs marks the error retriable
+ * (an unknown partition or a leader not ready yet, right after creation), for
+ * about 10 s in all. Core's policy is built on cockatiel.
+ */
+const creationPolicy = createResiliencePolicy({
+  name: "kafka topic creation",
+  integration: "kafka",
+  retries: 20,
+  backoff: { initialMs: 50, maxMs: 1_000 },
+  isRetryable: (error) => (error as { retriable?: boolean })?.retriable === true || (error as { cause?: { retriable?: boolean } })?.cause?.retriable === true,
+});
+
+function retryTransient<T>(operation: () => Promise<T>): Promise<T> {
+  return creationPolicy.execute(() => operation());
 }
 
 /** Kafka's compression codes as kafkajs numbers them. */

@@ -15,12 +15,22 @@ import {
 import { errorMessage } from "./sender.js";
 import type { Entry, HeldJob, TaskConsumer } from "./task-consumer.js";
 
+/** A job whose handler runs, with what the timeout sweep needs. */
+interface RunningJob {
+  job: JobCard;
+  controller: AbortController;
+  /** Epoch ms after which the sweep aborts the handler. */
+  deadline: number;
+  reject: ((error: unknown) => void) | undefined;
+}
+
 export class QueueConsumer implements Consumer {
-  private running = 0;
+  private readonly running = new Set<RunningJob>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepMs = Number.POSITIVE_INFINITY;
   private stopped = false;
   private detach: (() => void) | undefined;
   private readonly idle = new Set<() => void>();
-  private readonly controllers = new Set<AbortController>();
 
   constructor(
     private source: TaskConsumer,
@@ -35,7 +45,7 @@ export class QueueConsumer implements Consumer {
 
   /** Jobs this loop is running now. */
   get inFlight(): number {
-    return this.running;
+    return this.running.size;
   }
 
   /** Takes jobs from `source` from now on (after a replay replaced the task's consumer). */
@@ -47,35 +57,28 @@ export class QueueConsumer implements Consumer {
   }
 
   private pump(): void {
-    while (!this.stopped && this.running < this.concurrency) {
-      const batch = this.source.take(this.concurrency - this.running, undefined);
+    while (!this.stopped && this.running.size < this.concurrency) {
+      const batch = this.source.take(this.concurrency - this.running.size, undefined);
       if (batch.length === 0) return;
       const source = this.source;
-      for (const held of batch) {
-        this.running += 1;
-        void this.run(source, held).finally(() => this.finished());
-      }
+      // run() registers each job synchronously, so `running` counts them before the next take.
+      for (const held of batch) void this.run(source, held).finally(() => this.finished());
     }
   }
 
   private finished(): void {
-    this.running -= 1;
-    if (this.running === 0) for (const notify of [...this.idle]) notify();
+    if (this.running.size === 0) for (const notify of [...this.idle]) notify();
     this.pump();
   }
 
   private async run(source: TaskConsumer, held: HeldJob): Promise<void> {
     const { job } = held;
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    let timer: NodeJS.Timeout | undefined;
+    const running: RunningJob = { job, controller: new AbortController(), deadline: Date.now() + job.timeoutMs, reject: undefined };
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const error = createHandlerTimeoutError(job);
-        controller.abort(error);
-        reject(error);
-      }, job.timeoutMs);
+      running.reject = reject;
     });
+    this.running.add(running);
+    this.watch(running);
 
     try {
       await Promise.race([
@@ -83,16 +86,14 @@ export class QueueConsumer implements Consumer {
           withSpan(
             `${job.task} process`,
             { "messaging.system": "kafka", "messaging.destination.name": source.topics.main, "messaging.message.id": job.id },
-            () => this.handler(job, controller.signal),
+            () => this.handler(job, running.controller.signal),
             { parent: job.traceparent, kind: SpanKind.CONSUMER },
           ),
         ),
         timedOut,
       ]);
-      clearTimeout(timer);
       source.complete(held.leaseId);
     } catch (error) {
-      clearTimeout(timer);
       const entry = source.claim(held.leaseId);
       if (entry === undefined) return;
       try {
@@ -106,7 +107,36 @@ export class QueueConsumer implements Consumer {
         });
       }
     } finally {
-      this.controllers.delete(controller);
+      this.running.delete(running);
+      if (this.running.size === 0) {
+        clearInterval(this.sweepTimer);
+        this.sweepTimer = undefined;
+        this.sweepMs = Number.POSITIVE_INFINITY;
+      }
+    }
+  }
+
+  /**
+   * Makes sure the timeout sweep runs often enough for this job. One interval
+   * per consumer replaces a timer per job; a handler times out between
+   * `timeoutMs` and `timeoutMs` plus a tenth of it (10 ms to 1 s).
+   */
+  private watch(running: RunningJob): void {
+    const sweepMs = Math.min(1_000, Math.max(10, Math.floor(running.job.timeoutMs / 10)));
+    if (this.sweepTimer !== undefined && sweepMs >= this.sweepMs) return;
+    clearInterval(this.sweepTimer);
+    this.sweepMs = sweepMs;
+    this.sweepTimer = setInterval(() => this.sweep(), sweepMs);
+    this.sweepTimer.unref?.();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const running of this.running) {
+      if (running.deadline > now || running.controller.signal.aborted) continue;
+      const error = createHandlerTimeoutError(running.job);
+      running.controller.abort(error);
+      running.reject?.(error);
     }
   }
 
@@ -116,7 +146,7 @@ export class QueueConsumer implements Consumer {
     this.detach?.();
     this.onStop();
     const drainMs = options.drainMs ?? 10_000;
-    if (this.running > 0) {
+    if (this.running.size > 0) {
       await new Promise<void>((resolve) => {
         const idle = this.idle;
         const timer = setTimeout(done, drainMs);
@@ -129,6 +159,6 @@ export class QueueConsumer implements Consumer {
       });
     }
     // Handlers still running past the drain deadline are told to stop; their jobs are delivered again later.
-    for (const controller of this.controllers) controller.abort(new Error("consumer stopped before the job finished"));
+    for (const running of this.running) running.controller.abort(new Error("consumer stopped before the job finished"));
   }
 }

@@ -83,6 +83,29 @@ describeWithKafka("kafka queue", () => {
     expect(record?.headers[HEADER.source]).toMatch(new RegExp(`^${topics.main.replace(/\./g, "\\.")}/\\d+/\\d+$`));
   });
 
+  it("slow handler is aborted and dead-lettered", async () => {
+    const { queue, task } = await setup();
+    const job = await queue.publish(task, { sku: "4984700" }, { timeoutMs: 100, maxAttempts: 1 });
+    const aborted: unknown[] = [];
+    queue.consume(task, async (_job, signal) => {
+      await new Promise<void>((resolve) => {
+        signal.addEventListener("abort", () => {
+          aborted.push(signal.reason);
+          resolve();
+        });
+      });
+    });
+
+    const [letter] = await eventually(async () => {
+      const list = await queue.listDeadLetters(task);
+      expect(list).toHaveLength(1);
+      return list;
+    }, { timeoutMs: 10_000 });
+    expect(letter).toMatchObject({ id: job.id, reason: "handler-timeout", attempts: 1 });
+    expect(letter?.error?.code).toBe("TIMEOUT");
+    expect(aborted).toHaveLength(1);
+  });
+
   it("replayFrom offset delivers jobs again", async () => {
     const { queue, task } = await setup();
     const jobs = await queue.publishBatch([1, 2, 3, 4, 5].map((n) => ({ task, payload: { n } })));

@@ -3,9 +3,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire, Module } from "node:module";
 import { dirname, join } from "node:path";
-import { isBridgeError, type Logger } from "@bridge/core";
+import { createJobCard, isBridgeError, parseJobCard, type Logger } from "@bridge/core";
 import { expectBridgeError } from "@bridge/testkit";
 import { describe, expect, it } from "vitest";
+import { decodeCard } from "../src/card.js";
 import type { KafkaClient, ProduceRecord } from "../src/client.js";
 import { envSchema, optionsFromEnv } from "../src/env.js";
 import { filterAbortedMessages, kafka, provider } from "../src/index.js";
@@ -239,5 +240,41 @@ describe("integration before start", () => {
     expect(integration.modules.queue.capabilities).toEqual({ priority: false, delay: true, orderingByKey: true, replayFromOffset: true, persistent: true, idempotentPublish: true });
     expect(integration.modules.notifications.capabilities).toEqual({ groups: true, replay: true, persistent: true });
     expect(integration.modules.logs.capabilities).toEqual({ query: false, subscribe: true, persistent: true });
+  });
+});
+
+describe("job card decoding", () => {
+  const card = createJobCard("order.place", { engagementId: "eng-1" }, { orderingKey: "customer-42", idempotencyKey: "order-1" }, "tenant-a");
+  const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+  it("quick check returns what the schema returns", () => {
+    const quick = decodeCard(encode({ ...card, extra: "dropped" }), "order.place");
+    const full = parseJobCard({ ...card, extra: "dropped" });
+    expect(quick).toEqual(full);
+    expect(quick.ok && quick.job).toEqual(card);
+  });
+
+  it("cards the quick check skips still parse", () => {
+    const retried = { ...card, attempts: 1, lastError: { name: "Error", message: "gateway timed out" } };
+    expect(decodeCard(encode(retried), "order.place")).toEqual(parseJobCard(retried));
+    const offset = { ...card, createdAt: "2025-01-31T13:00:00+01:00" };
+    expect(decodeCard(encode(offset), "order.place")).toMatchObject({ ok: true, job: { createdAt: "2025-01-31T13:00:00+01:00" } });
+  });
+
+  it("invalid cards carry the schema's reason", () => {
+    const cases: Array<[string, Buffer | null, string]> = [
+      ["tombstone", null, "tombstone"],
+      ["bad UTF-8", Buffer.from([0xff, 0xfe]), "not valid UTF-8"],
+      ["not JSON", Buffer.from("{not json"), "not JSON"],
+      ["priority 0", encode({ ...card, priority: 0 }), "priority"],
+      ["impossible date", encode({ ...card, createdAt: "2025-02-30T10:00:00.000Z" }), "createdAt"],
+      ["missing tenant", encode({ ...card, tenantId: "" }), "tenantId"],
+      ["other task", encode(card), 'expected "invoice.create"'],
+    ];
+    for (const [label, value, reason] of cases) {
+      const parsed = decodeCard(value, label === "other task" ? "invoice.create" : "order.place");
+      expect(parsed.ok, label).toBe(false);
+      if (!parsed.ok) expect(parsed.reason, label).toContain(reason);
+    }
   });
 });
