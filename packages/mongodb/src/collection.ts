@@ -66,8 +66,10 @@ export class TenantCollection<T extends { id: string }> {
   /**
    * Adds the current tenant to `filter`; a filter that names a tenant itself
    * is a bug in the caller. A filter on one `_id` of this tenant (see
-   * docKey) is already scoped by that `_id`, and stays as it is: FerretDB
-   * 1.24 finds the document by `_id` only when the filter holds nothing else.
+   * docKey) is already scoped by that `_id` and stays as it is, because
+   * FerretDB 1.24 hands the `_id` condition to SQLite only when the filter
+   * contains nothing else, and otherwise decodes every document of the
+   * collection.
    */
   scope(filter: Document = {}): Document {
     if (Object.prototype.hasOwnProperty.call(filter, "tenantId")) {
@@ -161,9 +163,9 @@ export class TenantCollection<T extends { id: string }> {
    * returns the record afterwards, or null when it is missing or does not
    * match. With document locks on, the caller holds the record's lock, so
    * `matches` checks the condition on a fresh read and the write filters by
-   * `_id` alone. FerretDB 1.24 scans the whole collection for an update whose
-   * filter holds more than `_id` (12 ms instead of 4 ms per update on 500
-   * documents in a probe here), so this keeps writes there fast.
+   * `_id` alone. FerretDB 1.24 decodes every document of the collection for
+   * an update whose filter contains more than `_id` (12 ms instead of 4 ms per
+   * update on 500 documents in a probe here), so this keeps writes there fast.
    */
   async updateWhere(key: string, condition: Document, matches: (record: T) => boolean, update: Document): Promise<T | null> {
     if (!this.store.locksEnabled) return this.findOneAndUpdate({ _id: key, ...condition }, update);
@@ -237,7 +239,7 @@ export class TenantCollection<T extends { id: string }> {
     return outcome;
   }
 
-  /** One keyset page: sorted by `spec.fields` then id, starting after the cursor. */
+  /** Reads one keyset page, sorted by `spec.fields` then id and starting after the cursor. */
   async page(filter: Document, spec: PageSpec, request: PageRequest = {}): Promise<Page<T>> {
     const context = contextFor(this.store.name);
     const limit = resolvePageLimit(request.limit, context);
@@ -297,7 +299,7 @@ export interface BulkWriteFailure {
   keyValue?: Record<string, unknown>;
 }
 
-/** The per-operation errors of a bulk write that partly failed, or null when the whole call failed. */
+/** Returns the per-operation errors of a bulk write that partly failed, or null when the whole call failed. */
 function bulkFailures(error: unknown): BulkWriteFailure[] | null {
   const writeErrors = (error as { writeErrors?: unknown }).writeErrors;
   if (error === null || typeof error !== "object" || writeErrors === undefined) return null;

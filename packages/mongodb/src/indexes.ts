@@ -29,23 +29,32 @@ export const INDEXES: readonly IndexDefinition[] = [
 
   { collection: "products", name: "tenant_sku", kind: "unique", key: { tenantId: 1, sku: 1 } },
   { collection: "products", name: "tenant_slug", kind: "unique", key: { tenantId: 1, slug: 1 } },
-  { collection: "products", name: "tenant_category", kind: "plain", key: { tenantId: 1, categoryIds: 1 } },
+  { collection: "products", name: "tenant_category", kind: "plain", key: { tenantId: 1, categoryIds: 1, id: 1 } },
+  { collection: "products", name: "tenant_id", kind: "plain", key: { tenantId: 1, id: 1 } },
   { collection: "products", name: "tenant_title_text", kind: "text", key: { tenantId: 1, title: "text" } },
   { collection: "categories", name: "tenant_slug", kind: "unique", key: { tenantId: 1, slug: 1 } },
   { collection: "categories", name: "tenant_parent", kind: "plain", key: { tenantId: 1, parentId: 1 } },
+  { collection: "categories", name: "tenant_id", kind: "plain", key: { tenantId: 1, id: 1 } },
   { collection: "brands", name: "tenant_slug", kind: "unique", key: { tenantId: 1, slug: 1 } },
+  { collection: "brands", name: "tenant_id", kind: "plain", key: { tenantId: 1, id: 1 } },
+  { collection: "warehouses", name: "tenant_id", kind: "plain", key: { tenantId: 1, id: 1 } },
 
   { collection: "inventory", name: "tenant_sku_warehouse", kind: "unique", key: { tenantId: 1, sku: 1, warehouseId: 1 } },
+  { collection: "inventory", name: "tenant_sku_available", kind: "plain", key: { tenantId: 1, sku: 1, available: 1 } },
   { collection: "reservations", name: "tenant_status_expiry", kind: "plain", key: { tenantId: 1, status: 1, expiresAt: 1 } },
   { collection: "stock_movements", name: "tenant_sku_seq", kind: "plain", key: { tenantId: 1, sku: 1, seq: -1 } },
 
   { collection: "price_lists", name: "tenant_sku", kind: "plain", key: { tenantId: 1, "prices.sku": 1 } },
+  { collection: "price_lists", name: "tenant_id", kind: "plain", key: { tenantId: 1, id: 1 } },
+  { collection: "price_rules", name: "tenant_sku", kind: "plain", key: { tenantId: 1, sku: 1 } },
+  { collection: "price_rules", name: "tenant_id", kind: "plain", key: { tenantId: 1, id: 1 } },
   { collection: "price_snapshots", name: "tenant_engagement", kind: "plain", key: { tenantId: 1, engagementId: 1 } },
 
   { collection: "workers", name: "tenant_community_status", kind: "plain", key: { tenantId: 1, communityId: 1, status: 1 } },
   { collection: "workers", name: "tenant_last_call_home", kind: "plain", key: { tenantId: 1, lastCallHome: 1 } },
   { collection: "workers", name: "tenant_worker_type", kind: "plain", key: { tenantId: 1, workerType: 1 } },
-  { collection: "worker_vitals", name: "tenant_worker_at", kind: "plain", key: { tenantId: 1, workerId: 1, at: -1 } },
+  { collection: "workers", name: "tenant_id", kind: "plain", key: { tenantId: 1, id: 1 } },
+  { collection: "worker_vitals", name: "tenant_worker_seq", kind: "plain", key: { tenantId: 1, workerId: 1, seq: -1 } },
 
   { collection: "logs", name: "timestamp_level", kind: "plain", key: { timestamp: -1, level: 1 } },
   { collection: "logs", name: "worker_timestamp", kind: "plain", key: { workerId: 1, timestamp: -1 } },
@@ -55,9 +64,10 @@ export const INDEXES: readonly IndexDefinition[] = [
   { collection: "translator_configs", name: "tenant_name_version", kind: "unique", key: { tenantId: 1, name: 1, configVersion: -1 } },
   { collection: "uom_configurations", name: "tenant_name", kind: "unique", key: { tenantId: 1, name: 1 } },
   { collection: "repo_history", name: "tenant_collection_document_version", kind: "unique", key: { tenantId: 1, collection: 1, documentId: 1, version: -1 } },
-  { collection: "lists", name: "tenant_customer", kind: "plain", key: { tenantId: 1, customerId: 1 } },
+  { collection: "lists", name: "tenant_customer", kind: "plain", key: { tenantId: 1, customerId: 1, id: 1 } },
   { collection: "lists", name: "share_token", kind: "plain", key: { shareToken: 1 } },
-  { collection: "list_items", name: "tenant_list", kind: "plain", key: { tenantId: 1, listId: 1 } },
+  { collection: "list_items", name: "tenant_list", kind: "plain", key: { tenantId: 1, listId: 1, seq: 1 } },
+  { collection: "reservations", name: "tenant_idempotency_key", kind: "plain", key: { tenantId: 1, idempotencyKey: 1 } },
 ];
 
 // Server codes for an index that exists with other options, such as a changed TTL.

@@ -53,7 +53,7 @@ const MAX_OBSERVED_ROWS = 10_000;
 const IDEMPOTENT_WAIT_MS = 5_000;
 
 type ParsedRequest = ReturnType<typeof reserveRequestSchema.parse>;
-/** Least values a stock row must have for a change to apply, such as { available: 2 }. */
+/** Minimum values a stock row must have for a change to apply, such as { available: 2 }. */
 type StockMinimums = Partial<Record<"onHand" | "reserved" | "available", number>>;
 type LineRequest = ParsedRequest["lines"][number];
 

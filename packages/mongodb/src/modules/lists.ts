@@ -108,7 +108,7 @@ export function createLists(context: ModuleContext): ListModule {
         }
 
         if ((await items.count({ listId: list.id })) >= MAX_ITEMS_PER_LIST) {
-          throw new ValidationError(`List "${list.id}" already holds ${MAX_ITEMS_PER_LIST} items, the maximum. Remove items or start another list.`, {
+          throw new ValidationError(`List "${list.id}" already contains ${MAX_ITEMS_PER_LIST} items, the maximum. Remove items or start another list.`, {
             ...errorContext(store),
             details: { listId: list.id },
           });

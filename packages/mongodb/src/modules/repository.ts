@@ -1,6 +1,6 @@
 // Generic JSON documents: collection `<name>` lives in `repo_<name>`, and the
 // versions each write replaces go to `repo_history`. Writing a history entry
-// claims the step from version v to v+1 (its `_id` holds v), so of two
+// claims the step from version v to v+1 (its `_id` contains v), so of two
 // writers racing from the same version exactly one goes on.
 import {
   ValidationError,
@@ -46,12 +46,29 @@ export function createRepository(context: ModuleContext): RepositoryModule {
   const history = new TenantCollection<HistoryEntry>(store, "repo_history", "Document version");
   const collections = new Map<string, TenantCollection<StoredDocument>>();
 
-  function documents(collection: string): TenantCollection<StoredDocument> {
+  const indexed = new Map<string, Promise<void>>();
+
+  /** Returns the collection of `collection`, creating its paging index on first use in this process. */
+  async function documents(collection: string): Promise<TenantCollection<StoredDocument>> {
     let documentsOf = collections.get(collection);
     if (!documentsOf) {
       documentsOf = new TenantCollection<StoredDocument>(store, `repo_${collection}`, "Document");
       collections.set(collection, documentsOf);
     }
+    let index = indexed.get(collection);
+    if (!index) {
+      const target = documentsOf;
+      index = store
+        .run(`Creating the index of ${target.name}`, async () => {
+          await (await target.raw()).createIndex({ tenantId: 1, id: 1 }, { name: "tenant_id" });
+        })
+        .catch((error: unknown) => {
+          indexed.delete(collection);
+          throw error;
+        });
+      indexed.set(collection, index);
+    }
+    await index;
     return documentsOf;
   }
 
@@ -87,7 +104,7 @@ export function createRepository(context: ModuleContext): RepositoryModule {
 
   /** Writes one document as the next version; see the file header for how races resolve. */
   async function write(collection: string, id: string, data: Record<string, unknown>, expectedVersion: number | undefined): Promise<StoredDocument> {
-    const target = documents(collection);
+    const target = await documents(collection);
     return store.exclusive(`${target.name}/${target.key(id)}`, async () => {
       for (let attempt = 1; ; attempt++) {
         const current = await target.findById(id);
@@ -134,14 +151,14 @@ export function createRepository(context: ModuleContext): RepositoryModule {
     async get<T>(collection: string, id: string) {
       assertCollection(collection);
       assertId(store, id, "document id");
-      return (await documents(collection).findById(id)) as RepositoryDocument<T> | null;
+      return (await (await documents(collection)).findById(id)) as RepositoryDocument<T> | null;
     },
 
     /** Deletes the document and its history. */
     async delete(collection, id, options: WriteOptions = {}) {
       assertCollection(collection);
       assertId(store, id, "document id");
-      const target = documents(collection);
+      const target = await documents(collection);
       return store.exclusive(`${target.name}/${target.key(id)}`, async () => {
         const current = await target.findById(id);
         assertExpectedVersion(collection, id, options.expectedVersion, current?.version ?? 0);
@@ -161,7 +178,7 @@ export function createRepository(context: ModuleContext): RepositoryModule {
     async find<T>(collection: string, filter: FieldFilter, page: PageRequest = {}) {
       assertCollection(collection);
       assertPlainFilter(filter, { context: errorContext(store) });
-      const result = await documents(collection).page(toMongoFilter(filter, "data."), { scope: `repository:${collection}`, fields: [], direction: "asc" }, page);
+      const result = await (await documents(collection)).page(toMongoFilter(filter, "data."), { scope: `repository:${collection}`, fields: [], direction: "asc" }, page);
       return result as unknown as { items: RepositoryDocument<T>[]; nextCursor: string | null };
     },
 
