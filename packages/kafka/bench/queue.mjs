@@ -51,7 +51,7 @@ function payload(i) {
   return { engagementId: `eng-${i}`, lines: [{ sku: "4984700", quantity: 2 }], sentAt: performance.now() };
 }
 
-/** A job card of the same shape Bridge writes, for the raw path. */
+/** Builds a job card of the shape Bridge writes, for the raw path. */
 function card(task, i) {
   return {
     id: randomUUID(),
@@ -77,7 +77,7 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Publishes `count` jobs the way `mode` says, through Bridge. */
+/** Publishes `count` jobs through Bridge, in batches or one by one as `mode` selects. */
 function bridgePublish(queue, task, mode, count, offset = 0) {
   if (mode === "single") return windowed(count, SINGLE_WINDOW, (i) => queue.publish(task, payload(offset + i)));
   return windowed(Math.ceil(count / BATCH), BATCH_WINDOW, (b) =>
@@ -85,7 +85,10 @@ function bridgePublish(queue, task, mode, count, offset = 0) {
   );
 }
 
-/** One round on a fresh integration, as the raw path uses fresh clients, so consumers of earlier rounds do not run alongside. */
+/**
+ * Runs one round on a fresh integration. The raw path uses fresh clients too,
+ * so consumers of earlier rounds do not run alongside.
+ */
 async function bridgeRound(prefix, mode, round) {
   const integration = kafka({ brokers: BROKERS, queueTopicPrefix: `${prefix}.jobs`, groupId: prefix, queuePartitions: PARTITIONS });
   await integration.start({ logger: silent });
@@ -123,7 +126,7 @@ async function bridgeRound(prefix, mode, round) {
   return { opsPerSecond: JOBS / seconds, latencies, cpuMicrosPerJob: (used.user + used.system) / JOBS };
 }
 
-/** The same work on kafkajs alone: same producer settings, same card, a consumer group with manual commits. */
+/** Runs the same work on kafkajs alone: same producer settings, same card, a consumer group with manual commits. */
 async function rawRound(client, prefix, mode, round) {
   const topic = `${prefix}.raw.${mode}.r${round}`;
   const admin = client.admin();

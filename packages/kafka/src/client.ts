@@ -37,7 +37,7 @@ export interface ConsumedMessage {
   key: string | null;
   value: Buffer | null;
   headers: Record<string, string>;
-  /** Epoch ms: the producer's create time, or the broker's append time where the topic says so. */
+  /** Epoch ms: the producer's create time, or the broker's append time on topics configured for it. */
   timestamp: number;
 }
 
@@ -66,7 +66,7 @@ export interface BatchControl {
 export interface ConsumerSpec {
   groupId: string;
   topics: string[];
-  /** Where a group without committed offsets starts: the earliest record, or the end. */
+  /** Start position of a group without committed offsets: true for the earliest record, false for the end. */
   fromBeginning: boolean;
   /** Read only committed transactional records (read_committed). Default true. */
   readCommitted?: boolean;
@@ -82,7 +82,7 @@ export interface ConsumerHandlers {
   onAssign?(assignment: Map<string, number[]>): void;
   /** Called when the fetch position moved over records that never reach `onBatch` (transaction markers, aborted records). */
   onSkip?(topic: string, partition: number, nextOffset: number): void;
-  /** Called when the consumer failed; `restarting` says whether it rejoins by itself. */
+  /** Called when the consumer failed; `restarting` is true when it rejoins by itself. */
   onCrash?(error: Error, restarting: boolean): void;
 }
 
@@ -344,7 +344,7 @@ export function createKafkajsClient(options: ResolvedOptions, logger: () => Logg
         })),
       };
       // Right after creation the metadata can name a leader that does not serve the partition yet, so
-      // creation is retried and then each partition is probed until its leader answers.
+      // creation is retried and then each partition is probed until its leader responds.
       await retryTransient(() => admin.createTopics(request));
       for (const spec of topics) await retryTransient(() => admin.fetchTopicOffsets(spec.topic));
     },

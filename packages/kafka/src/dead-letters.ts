@@ -3,7 +3,6 @@
 // a `replayed` marker removes the dead letter with its id, a `purged` marker
 // removes everything before it. Every process reads the whole topic from its
 // start with a consumer group of its own and never commits.
-import { randomUUID } from "node:crypto";
 import type { DeadLetter, DeadLetterReason, JobCard, Logger, SerializedError } from "@bridge/core";
 import { decodeCard, HEADER } from "./card.js";
 import type { ClientConsumer, ConsumedBatch, ConsumedMessage, KafkaClient } from "./client.js";
@@ -13,7 +12,7 @@ import { errorMessage } from "./sender.js";
 import type { TaskTopics } from "./topics.js";
 
 const REASONS: ReadonlySet<string> = new Set(["max-attempts", "non-retryable", "invalid-job-card", "handler-timeout"]);
-/** Longest wait for the reader to catch up with the topic, in ms. */
+/** Maximum wait for the reader to catch up with the topic, in ms. */
 const SYNC_TIMEOUT_MS = 15_000;
 
 interface Stored {
@@ -151,7 +150,8 @@ export function readDeadLetter(task: string, message: ConsumedMessage): DeadLett
   const parsed = decodeCard(message.value, task);
   const job: JobCard | null = parsed.ok ? parsed.job : null;
   const reasonHeader = headers[HEADER.reason];
-  const reason = (reasonHeader !== undefined && REASONS.has(reasonHeader) ? reasonHeader : parsed.ok ? "non-retryable" : "invalid-job-card") as DeadLetterReason;
+  let reason: DeadLetterReason = parsed.ok ? "non-retryable" : "invalid-job-card";
+  if (reasonHeader !== undefined && REASONS.has(reasonHeader)) reason = reasonHeader as DeadLetterReason;
 
   let error: SerializedError | undefined;
   const rawError = headers[HEADER.error];
@@ -177,9 +177,4 @@ export function readDeadLetter(task: string, message: ConsumedMessage): DeadLett
     attempts: Number.isFinite(attempts) ? attempts : 0,
     deadAt: headers[HEADER.deadAt] ?? new Date(message.timestamp).toISOString(),
   };
-}
-
-/** A fresh id for a dead letter whose record was not a valid job card. */
-export function newDeadLetterId(): string {
-  return randomUUID();
 }

@@ -1,5 +1,5 @@
 // Exactly-once output for handlers that produce more work: each job runs in a
-// Kafka transaction that holds what the handler publishes and the consumed
+// Kafka transaction that contains what the handler publishes and the consumed
 // offset, so a crash between the two loses and duplicates nothing for a
 // read_committed reader. Each input partition has its own transactional id,
 // so the consumer that takes a partition over fences the one it replaces and
@@ -61,7 +61,7 @@ export interface ExactlyOnceDeps {
 /** kafkajs error types that mean another producer with the same transactional id took over. */
 const FENCED = new Set(["INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED", "TRANSACTIONAL_ID_AUTHORIZATION_FAILED"]);
 
-/** Raised by a handler's own code, so it is told apart from a failed transaction. */
+/** Wrapper of an error from a handler's own code, which keeps it apart from a failed transaction. */
 class HandlerFailure {
   constructor(readonly error: unknown) {}
 }

@@ -1,6 +1,6 @@
 // Idempotency keys of this process. Kafka has no lookup by key, so the record
-// is local and bounded: it forgets keys after a TTL and drops the oldest when
-// full, and another process publishing the same key is not seen.
+// is local and bounded: keys expire after a TTL and the oldest is dropped when
+// it is full. Another process publishing the same key is not seen.
 import type { JobCard } from "@bridge/core";
 
 interface Entry {

@@ -54,7 +54,7 @@ const silentLogger: Logger = {
   },
 };
 
-/** Longest wait of `health()` for the brokers, in ms. */
+/** Maximum wait of `health()` for the brokers, in ms. */
 const HEALTH_TIMEOUT_MS = 3_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

@@ -84,7 +84,7 @@ export function createLogSink(deps: LogsDeps): LogSink {
           throw new ValidationError(`Invalid logs subscription start ${JSON.stringify(subscribeOptions.from)}: pass a Date or an ISO 8601 time.`, { role: "logs", integration: "kafka" });
         }
       }
-      const wanted = levels === undefined ? undefined : new Set<string>(levels);
+      const selectedLevels = levels === undefined ? undefined : new Set<string>(levels);
 
       await ensureTopic();
       const reader = new StreamReader(
@@ -103,7 +103,7 @@ export function createLogSink(deps: LogsDeps): LogSink {
               deps.logger().warn("skipped a record on the logs topic that is not JSON", { topic, partition: message.partition, offset: message.offset, error: errorMessage(error) });
               return;
             }
-            if (wanted !== undefined && !wanted.has(entry.level)) return;
+            if (selectedLevels !== undefined && !selectedLevels.has(entry.level)) return;
             try {
               handler(entry);
             } catch (error) {

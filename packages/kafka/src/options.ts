@@ -47,7 +47,10 @@ export interface KafkaOptions {
   maxInFlight?: number;
   /** Publishes kept in memory while the brokers are unreachable; one more fails with OUTBOX_FULL. Default 10,000. */
   outboxSize?: number;
-  /** Largest encoded job card, log entry or notification, in bytes. Default 1 MiB (Kafka's default `message.max.bytes` is 1 MiB plus 12 bytes). */
+  /**
+   * Largest encoded job card, log entry or notification, in bytes. Default 1,000,000, which leaves room for
+   * the record and batch headers under Kafka's default `message.max.bytes` of 1,048,588.
+   */
   maxPayloadBytes?: number;
   /** Delays of the retry topics, in ms, ascending. Default 100 ms, 1 s, 10 s, 1 min, 10 min, 1 h. */
   retryLevelsMs?: number[];
@@ -57,7 +60,7 @@ export interface KafkaOptions {
   backoffBaseMs?: number;
   /** Largest retry delay, in ms. Default 300,000. */
   backoffMaxMs?: number;
-  /** Jobs a task's consumer holds in memory per partition before it pauses fetching. Default 1,000. */
+  /** Jobs a task's consumer keeps in memory per partition before it stops fetching that partition. Default 1,000. */
   bufferPerPartition?: number;
   /** How long an idempotency key is remembered after its publish, in ms. Default 24 hours. */
   idempotencyTtlMs?: number;
@@ -67,11 +70,11 @@ export interface KafkaOptions {
   sessionTimeoutMs?: number;
   /** Consumer heartbeat interval, in ms. Default 3,000. */
   heartbeatIntervalMs?: number;
-  /** Longest a fetch waits on the broker for new records, in ms. Default 500. */
+  /** Maximum time a fetch waits on the broker for new records, in ms. Default 500. */
   fetchMaxWaitMs?: number;
   /** Time to connect to a broker, in ms. Default 3,000. */
   connectionTimeoutMs?: number;
-  /** Longest wait of `start()` for the brokers, kafkajs retries included, in ms. Default 10,000. */
+  /** Maximum wait of `start()` for the brokers, kafkajs retries included, in ms. Default 10,000. */
   startTimeoutMs?: number;
 }
 
@@ -247,7 +250,7 @@ export function resolveOptions(options: KafkaOptions): ResolvedOptions {
     compression,
     maxInFlight: wholeNumber("maxInFlight", options.maxInFlight, 5, 1, 1_000),
     outboxSize: wholeNumber("outboxSize", options.outboxSize, 10_000, 0),
-    maxPayloadBytes: wholeNumber("maxPayloadBytes", options.maxPayloadBytes, 1024 * 1024),
+    maxPayloadBytes: wholeNumber("maxPayloadBytes", options.maxPayloadBytes, 1_000_000),
     retryLevelsMs,
     leaseMs: wholeNumber("leaseMs", options.leaseMs, 30_000),
     backoffBaseMs,

@@ -117,9 +117,9 @@ export class QueueConsumer implements Consumer {
   }
 
   /**
-   * Makes sure the timeout sweep runs often enough for this job. One interval
-   * per consumer replaces a timer per job; a handler times out between
-   * `timeoutMs` and `timeoutMs` plus a tenth of it (10 ms to 1 s).
+   * Makes the timeout sweep run often enough for this job. One interval per
+   * consumer replaces a timer per job. A handler times out between `timeoutMs`
+   * and `timeoutMs` plus a tenth of it, at least 10 ms and at most 1 s more.
    */
   private watch(running: RunningJob): void {
     const sweepMs = Math.min(1_000, Math.max(10, Math.floor(running.job.timeoutMs / 10)));
@@ -158,7 +158,7 @@ export class QueueConsumer implements Consumer {
         idle.add(done);
       });
     }
-    // Handlers still running past the drain deadline are told to stop; their jobs are delivered again later.
+    // Handlers still running past the drain deadline get an aborted signal, and their jobs are delivered again later.
     for (const running of this.running) running.controller.abort(new Error("consumer stopped before the job finished"));
   }
 }

@@ -45,7 +45,7 @@ import { errorMessage } from "./sender.js";
 import { TaskConsumer, type Entry, type HeldJob } from "./task-consumer.js";
 import { taskTopics, type TaskTopics, type TopicRegistry } from "./topics.js";
 
-/** Where `replayFrom` moves a task's consumer group: one offset (for every partition, or one), or a time. */
+/** Target of `replayFrom`: one offset (for every partition, or one partition), or a time. */
 export type ReplayTarget = { offset: number; partition?: number } | { time: Date | string | number };
 
 export interface KafkaQueue extends QueueRole {
@@ -69,7 +69,7 @@ export interface KafkaQueue extends QueueRole {
   lag(): Promise<Record<string, number>>;
 }
 
-/** What the queue needs from the integration. */
+/** Dependencies of the queue on the integration. */
 export interface QueueDeps {
   client: () => KafkaClient;
   sender: Sender;
@@ -483,9 +483,9 @@ export function createQueue(deps: QueueDeps): KafkaQueue {
       assertOpen();
       const topics = await ensureTopics(task);
       const store = runtime(task).deadLetters;
-      const wanted = replayOptions.ids === undefined ? undefined : new Set(replayOptions.ids);
+      const requested = replayOptions.ids === undefined ? undefined : new Set(replayOptions.ids);
       // A record that was never a valid job card has nothing to replay, so it stays.
-      const chosen = (await store.list()).filter((letter) => letter.job !== null && (wanted === undefined || wanted.has(letter.id)));
+      const chosen = (await store.list()).filter((letter) => letter.job !== null && (requested === undefined || requested.has(letter.id)));
       if (chosen.length === 0) return 0;
 
       await sender.send(

@@ -1,6 +1,6 @@
 // Moves jobs from a task's retry topics back to its main topic when they are
-// due. Each retry topic holds records for a fixed delay, so records in one
-// partition come due in offset order: the forwarder pauses the partition
+// due. Each retry topic keeps records for a fixed delay, so records in one
+// partition come due in offset order. The forwarder pauses the partition
 // until the head record's time, then republishes it. A record whose delay
 // level passed before its due time moves on to the level that fits the rest.
 import type { Logger } from "@bridge/core";

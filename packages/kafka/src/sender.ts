@@ -20,7 +20,7 @@ interface Batch {
 }
 
 /**
- * Most bytes in one produce request. The broker rejects a record batch
+ * Maximum bytes in one produce request. The broker rejects a record batch
  * larger than `message.max.bytes` (1 MiB by default), so requests stay below it.
  */
 const MAX_REQUEST_BYTES = 900 * 1024;
@@ -36,7 +36,7 @@ const PRODUCER_STATE_ERRORS = new Set(["OUT_OF_ORDER_SEQUENCE_NUMBER", "UNKNOWN_
 
 /** Errors that the same records can get past later: lost connections, timeouts, leader changes. */
 export function isTransientError(error: unknown): boolean {
-  // kafkajs wraps a lost connection in errors that say "not retriable" when its own retries ran out, so the causes count too.
+  // kafkajs wraps a lost connection in errors marked not retriable when its own retries ran out, so the causes count too.
   for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
     const name = (current as { name?: string }).name ?? "";
     if ((current as { retriable?: boolean }).retriable === true || TRANSIENT_ERRORS.has(name)) return true;
@@ -88,7 +88,7 @@ export class Sender {
 
   /**
    * Queues `records` and resolves once all are acknowledged. While sends fail
-   * and the outbox holds `outboxSize` records, it rejects with OUTBOX_FULL and queues nothing.
+   * and the outbox contains `outboxSize` records, it rejects with OUTBOX_FULL and queues nothing.
    */
   send(records: ProduceRecord[], role: RoleName): Promise<void> {
     if (this.closed) {

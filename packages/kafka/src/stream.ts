@@ -1,7 +1,7 @@
 // Reads a topic from a chosen start for the logs and notifications
 // subscribers. A subscriber without a group gets a consumer group of its own
-// that never commits and resumes from its last position after a restart; a
-// group commits after each batch, so its members share the stream.
+// that never commits, and it resumes from its last position after a restart.
+// A group commits after each batch, so its members share the stream.
 import type { Logger } from "@bridge/core";
 import type { ClientConsumer, ConsumedBatch, ConsumedMessage, KafkaClient } from "./client.js";
 import { errorMessage } from "./sender.js";
@@ -9,7 +9,7 @@ import { errorMessage } from "./sender.js";
 export interface StreamReaderSpec {
   groupId: string;
   topic: string;
-  /** Where partitions start: the end of the topic now, or the first record at or after a time (epoch ms). */
+  /** Start of each partition: the end of the topic now, or the first record at or after a time (epoch ms). */
   from: "now" | number;
   /** Commit after each batch, so that other members of the group continue from here. Partitions the group committed before keep their position unless `from` is a time. */
   shared: boolean;

@@ -1,7 +1,7 @@
 // The buffered consumer of one task's topic in this process. It fetches
 // records into memory per partition and hands them out as leases to
-// `fetchBatch` callers and `consume` loops. A leased record goes to nobody
-// else while its lease holds; records with the same key go out one at a
+// `fetchBatch` callers and `consume` loops. A leased record goes to no other
+// caller until its lease ends, and records with the same key go out one at a
 // time, in offset order. Offsets are committed only up to the first record
 // that is not done, so a crash delivers again and never skips.
 import type { JobCard, Logger } from "@bridge/core";
@@ -308,7 +308,7 @@ export class TaskConsumer {
     const keep = new Set(partitions);
     for (const [partition, state] of this.partitions) {
       if (keep.has(partition)) continue;
-      // Another member owns the partition now and starts at the last commit; what this process still holds is delivered there again.
+      // Another member owns the partition now and starts at the last commit, so the jobs still running here are delivered there again.
       state.revoked = true;
       for (const notify of state.drained.splice(0)) notify();
       this.partitions.delete(partition);

@@ -201,7 +201,7 @@ describeWithKafka("kafka faults", () => {
     expect([...counts.keys()].sort()).toEqual([...ids].sort());
     expect([...counts.entries()].filter(([, count]) => count !== 1)).toEqual([]);
 
-    // The killed transaction's output is in the log, and only read_uncommitted sees it.
+    // The killed transaction's output is in the log, and only a read_uncommitted reader gets it.
     const everything = await readResults(resultsTopic, `${namespace}.check-uncommitted`, true, total + 1);
     expect(everything.filter((id) => id === hungJob).length).toBeGreaterThanOrEqual(2);
   }, 240_000);

@@ -8,7 +8,7 @@ import { loadKafkajs } from "../src/kafkajs-loader.js";
 /** Same variable and default as the testkit's reachability check. */
 export const KAFKA_BROKERS = (process.env.KAFKA_BROKERS?.trim() || "127.0.0.1:9092").split(",");
 
-/** A describe block that runs only when the local Kafka is reachable (and fails under BRIDGE_REQUIRE_SERVICES=1). */
+/** Registers a describe block that runs only when the local Kafka is reachable (and fails under BRIDGE_REQUIRE_SERVICES=1). */
 export function describeWithKafka(title: string, body: () => void): void {
   describeWithService("kafka", title, () => body());
 }
@@ -39,9 +39,9 @@ export function testLogger(echo = process.env.KAFKA_TEST_LOGS === "1"): { logger
 }
 
 /**
- * A raw kafkajs client, the way another program would talk to the broker. It
- * is loaded through loadKafkajs, so its read_committed consumers drop records
- * of aborted transactions as the Java client does.
+ * Creates a raw kafkajs client, the way another program would talk to the
+ * broker. kafkajs comes through loadKafkajs, so its read_committed consumers
+ * drop records of aborted transactions as the Java client does.
  */
 export function rawKafka(): Kafka {
   const { Kafka, logLevel } = loadKafkajs().kafkajs;
@@ -62,7 +62,7 @@ export async function produceRaw(topic: string, values: Array<string | Buffer>, 
 /**
  * Deletes every topic and consumer group whose name contains `namespace`.
  * Tries a few times, because right after a broker restart the group
- * coordinator answers "loading" for a while.
+ * coordinator responds "loading" for a while.
  */
 export async function deleteNamespace(namespace: string): Promise<void> {
   const admin = rawKafka().admin();
