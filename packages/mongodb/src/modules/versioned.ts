@@ -66,8 +66,9 @@ export async function mutateRecord<T extends VersionedRecord>(
  * Creates the record `id` with `fields`, or replaces the fields of the stored
  * one as a new version (kept as is when nothing changed). Fields absent from
  * `fields` are dropped, so the stored record always equals the last input.
- * A create is one insert and an unchanged record one read, so only a real
- * change takes the record's lock.
+ * It tries the insert first: on FerretDB 1.24 an insert is indexed while a
+ * lookup of a missing `_id` scans the collection. An unchanged record costs
+ * that insert and one read, so only a real change takes the record's lock.
  */
 export async function upsertRecord<T extends VersionedRecord & { tenantId: string; createdAt: string }>(
   context: ModuleContext,
@@ -79,15 +80,19 @@ export async function upsertRecord<T extends VersionedRecord & { tenantId: strin
     compact({ id: stored.id, tenantId: stored.tenantId, version: stored.version, createdAt: stored.createdAt, updatedAt: stored.updatedAt, ...fields }) as unknown as T;
 
   for (let attempt = 1; ; attempt++) {
+    let duplicate: unknown;
+    try {
+      return await collection.insert(compact({ ...newStoredFields(id, collection.tenantId, context.now()), ...fields }) as unknown as T);
+    } catch (error) {
+      if (!isBridgeError(error, "DUPLICATE_KEY")) throw error;
+      duplicate = error;
+    }
+
     const current = await collection.findById(id);
     if (!current) {
-      try {
-        return await collection.insert(compact({ ...newStoredFields(id, collection.tenantId, context.now()), ...fields }) as unknown as T);
-      } catch (error) {
-        // Another writer created the same id first: update it instead.
-        if (isBridgeError(error, "DUPLICATE_KEY") && attempt < MAX_ATTEMPTS && (await collection.findById(id))) continue;
-        throw error;
-      }
+      // Deleted between the insert and the read, or another unique field collided: try again, then report the collision.
+      if (attempt < MAX_ATTEMPTS) continue;
+      throw duplicate;
     }
     if (deepEqual(build(current), current)) return current;
     const { record } = await mutateRecord(context, collection, id, build);
