@@ -454,9 +454,14 @@ export class TaskConsumer {
     this.commitScheduled = true;
     setImmediate(() => {
       this.commitScheduled = false;
-      void this.commitNow().catch((error: unknown) =>
-        this.logger().warn("offset commit failed; the records after the last commit may be delivered again", { task: this.topics.task, error: errorMessage(error) }),
-      );
+      void this.commitNow().catch((error: unknown) => {
+        this.logger().warn("offset commit failed; trying again in 1 s, and the records after the last commit may be delivered again", {
+          task: this.topics.task,
+          error: errorMessage(error),
+        });
+        // Without another job settling nothing would commit the done ones, so the commit is tried again.
+        if (!this.stopped) setTimeout(() => this.scheduleCommit(), 1_000).unref?.();
+      });
     });
   }
 
