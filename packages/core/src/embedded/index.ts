@@ -20,8 +20,9 @@ export interface EmbeddedOptions {
 }
 
 /**
- * Every role in-process with nothing installed: the default for each role
- * that no provider serves. State lives in memory, except the outbox.
+ * Creates the embedded integration: every role in-process with nothing
+ * installed, serving each role that no provider serves. State lives in
+ * memory, except the outbox.
  */
 export function embedded(options: EmbeddedOptions = {}) {
   const outboxDir = options.outboxDir ?? join(process.cwd(), "var", "outbox");
@@ -57,9 +58,9 @@ export function embedded(options: EmbeddedOptions = {}) {
 }
 
 /**
- * A logger that the queue and notifications get at construction and that
- * starts forwarding to the logs role once the registry starts the integration.
- * Entries before that go to stderr as JSON lines.
+ * Creates the logger the queue and notifications get at construction. It
+ * forwards to the logs role once the registry starts the integration, and
+ * writes entries before that to stderr as JSON lines.
  */
 function createDeferredLogger(bindings: Record<string, unknown> = {}, shared: { target?: Logger } = {}): Logger & { attach(logger: Logger): void } {
   const write = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
