@@ -185,19 +185,26 @@ export function createBridge(options: BridgeOptions = {}): Bridge {
     async stop(stopOptions = {}) {
       if (state === "stopping" || state === "stopped") return;
       const deadlineMs = stopOptions.drainMs ?? drainMs;
+      const stopEach = async (list: Integration[]) => {
+        for (const integration of list) {
+          try {
+            await integration.stop({ deadlineMs });
+          } catch (error) {
+            log.error("integration failed to stop cleanly", { integration: integration.name, err: error });
+          }
+        }
+      };
       state = "stopping";
       log.info("bridge stopping", { drainMs: deadlineMs });
       await Promise.allSettled(workers.map((worker) => worker.stop({ drainMs: deadlineMs })));
-      // Sinks of providers (a RabbitMQ exchange, a MongoDB collection) close with their integration.
+      // Integrations that hold log sinks stop last, after a flush, so the
+      // other integrations' stop messages still reach those sinks. What a sink's
+      // own integration logs while it stops goes to the fallback sink.
+      const order = [...integrations.values()].reverse();
+      const sinkNames = new Set(assignments.logs);
+      await stopEach(order.filter((integration) => !sinkNames.has(integration.name)));
       await logs.flush();
-      // Stop in reverse start order so the embedded fallbacks outlive the providers that may log into them.
-      for (const integration of [...integrations.values()].reverse()) {
-        try {
-          await integration.stop({ deadlineMs });
-        } catch (error) {
-          log.error("integration failed to stop cleanly", { integration: integration.name, err: error });
-        }
-      }
+      await stopEach(order.filter((integration) => sinkNames.has(integration.name)));
       state = "stopped";
       await logs.close();
     },

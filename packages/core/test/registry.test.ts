@@ -134,6 +134,36 @@ describe("createBridge", () => {
     expect(provider.calls).toEqual(["start", "stop"]);
   });
 
+  it("stops log sink integrations last", async () => {
+    const sinkProvider = fakeIntegration("sinkdb");
+    const sink = sinkProvider.modules.logs as LogSink & { entries: LogEntry[] };
+    let sinkClosed = false;
+    const realWrite = sink.write.bind(sink);
+    sink.write = async (batch) => {
+      if (sinkClosed) throw new Error("sink closed");
+      await realWrite(batch);
+    };
+    sinkProvider.stop = async () => {
+      sinkClosed = true;
+    };
+    let context: { logger: { info(message: string): void } } | undefined;
+    const broker = fakeIntegration("broker", {
+      roles: [],
+      modules: {},
+      async start(ctx) {
+        context = ctx;
+      },
+      async stop() {
+        context?.logger.info("broker disconnected");
+      },
+    });
+    bridge = createBridge({ integrations: [sinkProvider, broker], roles: { logs: "sinkdb" }, embedded: { outboxDir: outboxDir(), logs: { stderr: false } } });
+    await bridge.start();
+    await bridge.stop({ drainMs: 100 });
+
+    expect(sink.entries.map((entry) => entry.message)).toContain("broker disconnected");
+  });
+
   it("stops already started integrations when one fails to start", async () => {
     const good = fakeIntegration("good");
     const bad = fakeIntegration("bad", {
