@@ -241,10 +241,16 @@ function zodProblems(error: z.ZodError, env: Record<string, string | undefined>,
 export function maskValue(variable: string, value: string | undefined, secrets: Set<string> = new Set()): string | undefined {
   if (value === undefined) return undefined;
   if (CONNECTION_NAME.test(variable)) {
-    return value.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, "$1****@").replace(/([?&][^=&#\s]+=)[^&#\s]*/g, "$1****");
+    return maskUserInfo(value).replace(/([?&][^=&#\s]+=)[^&#\s]*/g, "$1****");
   }
   if (secrets.has(variable) || SECRET_NAME.test(variable)) return "****";
-  return value.replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, "$1****@");
+  return maskUserInfo(value);
+}
+
+/** Masks the password of `user:password@host`, with or without a scheme, even when the password has spaces. */
+function maskUserInfo(value: string): string {
+  if (value.includes("://")) return value.replace(/(\/\/[^:/@\s]+):[^@]*@/g, "$1:****@");
+  return value.replace(/^([^:/@\s]+):[^@]*@/, "$1:****@");
 }
 
 const CONNECTION_NAME = /_(URL|URI|NODE|NODES|BROKERS)$/;

@@ -119,5 +119,7 @@ describe("maskValue", () => {
       "amqps://app:****@127.0.0.1/shop?token=****&heartbeat=****",
     );
     expect(maskValue("RABBITMQ_PASSWORD", "pw", new Set(["RABBITMQ_PASSWORD"]))).toBe("****");
+    expect(maskValue("RABBITMQ_URL", "guest:s3cretPW@127.0.0.1:5672", secrets)).toBe("guest:****@127.0.0.1:5672");
+    expect(maskValue("RABBITMQ_URL", "amqp://guest:s3cret PW@127.0.0.1:5672", secrets)).toBe("amqp://guest:****@127.0.0.1:5672");
   });
 });

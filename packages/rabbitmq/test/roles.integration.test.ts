@@ -58,9 +58,10 @@ describeWithRabbitMQ("rabbitmq logs and notifications", () => {
 
     await sink.write([entry("info", "order placed"), entry("error", "payment failed"), entry("fatal", "worker crashed")]);
     await waitFor(() => received.writer!.length === 3 && received.viewer!.length === 3 && errors.length === 2);
-    expect(received.writer).toEqual(["order placed", "payment failed", "worker crashed"]);
-    expect(received.viewer).toEqual(["order placed", "payment failed", "worker crashed"]);
-    expect(errors).toEqual(["payment failed", "worker crashed"]);
+    // Entries of one batch may travel on different pooled channels, so only the set is fixed.
+    expect([...received.writer!].sort()).toEqual(["order placed", "payment failed", "worker crashed"]);
+    expect([...received.viewer!].sort()).toEqual(["order placed", "payment failed", "worker crashed"]);
+    expect([...errors].sort()).toEqual(["payment failed", "worker crashed"]);
     await subscription.close();
   });
 
