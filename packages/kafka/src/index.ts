@@ -97,6 +97,8 @@ export function kafka(options: KafkaOptions = {}): Integration<KafkaModules> {
         await withTimeout(client.connect(), resolved.startTimeoutMs, "connecting");
         await withTimeout(client.admin.describeCluster(), Math.max(1, deadline - Date.now()), "reading the cluster metadata");
       } catch (error) {
+        // Stops kafkajs's own connection retries, which would keep the process alive after start failed.
+        await client.close().catch(() => undefined);
         throw kafkaError(
           `Could not connect to Kafka at ${resolved.brokers.join(",")}: ${errorMessage(error)}. Start the brokers or check KAFKA_BROKERS (and KAFKA_ENABLE_SSL, KAFKA_SASL_* for secured clusters).`,
           "UNAVAILABLE",
