@@ -42,9 +42,11 @@ export {
   checkGeoShape,
   definitionKey,
   isGeoPoint,
+  searchAfterMismatch,
   toEpochMs,
   toOramaDocument,
   type GeoShape,
+  type SearchSortKind,
   type ToOramaResult,
 } from "./embedded/search-schema.js";
 export * from "./embedded/outbox.js";

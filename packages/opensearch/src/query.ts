@@ -4,6 +4,7 @@
 import {
   InvalidFilterError,
   isGeoPoint,
+  searchAfterMismatch,
   toEpochMs,
   ValidationError,
   type FacetValue,
@@ -322,36 +323,14 @@ function sortKey(definition: IndexDefinition, index: string, entry: NonNullable<
 
 /** Checks that a cursor has one value of the right kind per sort key, then the document id. */
 function checkCursor(index: string, cursor: unknown, sort: SortKey[], context: QueryContext): CursorValue[] {
-  const expected = [...sort.map(sortKeyKind), "string (document id)"];
-  const fail = (): never => {
+  const expected = searchAfterMismatch(cursor, sort);
+  if (expected !== undefined) {
     throw new ValidationError(
       `Invalid searchAfter ${describe(cursor)} on index "${index}": expected [${expected.join(", ")}] for this sort; pass nextSearchAfter of the previous page unchanged, with the same sort`,
       { ...context, details: { index, searchAfter: cursor } },
     );
-  };
-  if (!Array.isArray(cursor) || cursor.length !== sort.length + 1) return fail();
-
-  sort.forEach((key, position) => {
-    const value: unknown = cursor[position];
-    const kind = sortKeyKind(key);
-    // Scores are never missing; other keys are null for documents without the field.
-    if (value === null) {
-      if (key.kind === "score") fail();
-    } else if (kind === "number") {
-      if (typeof value !== "number" || !Number.isFinite(value)) fail();
-    } else if (typeof value !== kind) {
-      fail();
-    }
-  });
-  if (typeof cursor[sort.length] !== "string") fail();
+  }
   return cursor as CursorValue[];
-}
-
-function sortKeyKind(key: SortKey): "number" | "string" | "boolean" {
-  if (key.kind !== "field") return "number";
-  if (key.type === "keyword") return "string";
-  if (key.type === "boolean") return "boolean";
-  return "number";
 }
 
 function fieldsOfType(definition: IndexDefinition, ...types: SearchFieldType[]): string {

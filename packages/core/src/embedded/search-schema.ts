@@ -261,3 +261,33 @@ export function describe(value: unknown): string {
   }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/** Sort key as search providers plan it: by relevance score, by a field of a type, or by distance. */
+export type SearchSortKind = { kind: "score" } | { kind: "field"; type: SearchFieldType } | { kind: "distance" };
+
+/**
+ * Returns the value kinds a `searchAfter` cursor needs for `sort` (one per
+ * sort key, then the document id) when `cursor` does not fit them, or
+ * undefined when it fits. Keys other than the score may be null, for
+ * documents without the field.
+ */
+export function searchAfterMismatch(cursor: unknown, sort: readonly SearchSortKind[]): string[] | undefined {
+  const expected = [...sort.map(sortValueKind), "string (document id)"];
+  if (!Array.isArray(cursor) || cursor.length !== sort.length + 1) return expected;
+
+  const fits = sort.every((key, position) => {
+    const value: unknown = cursor[position];
+    const kind = sortValueKind(key);
+    if (value === null) return key.kind !== "score";
+    if (kind === "number") return typeof value === "number" && Number.isFinite(value);
+    return typeof value === kind;
+  });
+  return fits && typeof cursor[sort.length] === "string" ? undefined : expected;
+}
+
+function sortValueKind(key: SearchSortKind): "number" | "string" | "boolean" {
+  if (key.kind !== "field") return "number";
+  if (key.type === "keyword") return "string";
+  if (key.type === "boolean") return "boolean";
+  return "number";
+}

@@ -28,6 +28,7 @@ import {
   toOramaDocument,
   type GeoShape,
   type IndexSchema,
+  searchAfterMismatch,
 } from "./search-schema.js";
 import { highlightValue, prefixTerms, queryTerms, tokenizer, wordMatches, wordSpans, type QueryTerm } from "./search-text.js";
 
@@ -340,7 +341,7 @@ function createDatabase(schema: IndexSchema): AnyOrama {
   return create({ schema: schema.oramaSchema as never, components: { tokenizer } });
 }
 
-/** The Orama database of `state`, rebuilt from the stored documents when a replace or delete made it stale. */
+/** Returns the Orama database of `state`, rebuilt from the stored documents when a replace or delete made it stale. */
 function freshDatabase(state: IndexState): AnyOrama {
   if (!state.stale) return state.db;
   const db = createDatabase(state.schema);
@@ -620,36 +621,14 @@ function sortKey(schema: IndexSchema, index: string, entry: NonNullable<SearchQu
 
 /** Checks that a cursor has one value of the right kind per sort key, then the document id. */
 function checkCursor(index: string, cursor: unknown, sort: SortKey[]): SortValue[] {
-  const expected = [...sort.map(sortKeyKind), "string (document id)"];
-  const fail = (): never => {
+  const expected = searchAfterMismatch(cursor, sort);
+  if (expected !== undefined) {
     throw new ValidationError(
       `Invalid searchAfter ${describe(cursor)} on index "${index}": expected [${expected.join(", ")}] for this sort; pass nextSearchAfter of the previous page unchanged, with the same sort`,
       errorContext({ index, searchAfter: cursor }),
     );
-  };
-  if (!Array.isArray(cursor) || cursor.length !== sort.length + 1) return fail();
-
-  sort.forEach((key, position) => {
-    const value: unknown = cursor[position];
-    const kind = sortKeyKind(key);
-    // Scores are never missing; other keys are null for documents without the field.
-    if (value === null) {
-      if (key.kind === "score") fail();
-    } else if (kind === "number") {
-      if (typeof value !== "number" || !Number.isFinite(value)) fail();
-    } else if (typeof value !== kind) {
-      fail();
-    }
-  });
-  if (typeof cursor[sort.length] !== "string") fail();
+  }
   return cursor as SortValue[];
-}
-
-function sortKeyKind(key: SortKey): "number" | "string" | "boolean" {
-  if (key.kind !== "field") return "number";
-  if (key.type === "keyword") return "string";
-  if (key.type === "boolean") return "boolean";
-  return "number";
 }
 
 function rankHits(state: IndexState, scores: Map<string, number>, plan: SearchPlan): RankedHit[] {
