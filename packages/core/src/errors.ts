@@ -75,8 +75,8 @@ export interface BridgeErrorOptions {
 const BRAND = Symbol.for("@bridge/core/BridgeError");
 
 /**
- * Base class of every error Bridge throws on purpose. The message says what
- * failed, on which value and what to do; the fields say where.
+ * Base class of every error Bridge throws on purpose. The message names what
+ * failed, on which value and what to do, and the fields record where.
  */
 export class BridgeError extends Error {
   /** Lets `isBridgeError` recognise errors from a second copy of core (ESM and CJS loaded side by side). */
@@ -138,7 +138,7 @@ export interface ConfigProblem {
   variable: string;
   /** The value as received, with secrets masked; undefined when missing. */
   value: string | undefined;
-  /** What is expected, in plain words. */
+  /** Expected value or format, in plain words. */
   message: string;
 }
 
@@ -234,7 +234,7 @@ export class TimeoutError extends BridgeError {
   }
 }
 
-/** Delivery errors of email and SMS say whether sending again can help. */
+/** Delivery error of email and SMS, marked retryable when sending again can help. */
 export class DeliveryError extends BridgeError {
   constructor(message: string, permanent: boolean, context: Context = {}) {
     super(message, {

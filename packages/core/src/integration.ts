@@ -11,7 +11,7 @@ import type { QueueRole } from "./roles/queue.js";
 import type { SearchRole } from "./roles/search.js";
 import type { SecretsRole } from "./roles/secrets.js";
 
-/** What an integration hands to the registry, one entry per role it provides. */
+/** Role modules an integration hands to the registry, one entry per role it provides. */
 export interface RoleModules {
   queue?: QueueRole;
   logs?: LogSink;
@@ -56,7 +56,7 @@ export interface Integration<M extends RoleModules = RoleModules> {
 }
 
 /**
- * What a provider package exports as `provider`, so `createBridgeFromEnv`
+ * Export named `provider` of a provider package, so `createBridgeFromEnv`
  * can validate its variables and build it from the environment.
  */
 export interface ProviderPackage<S extends z.ZodTypeAny = z.ZodTypeAny> {

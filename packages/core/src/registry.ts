@@ -318,7 +318,7 @@ function requireModule(integrations: Map<string, Integration>, name: string, rol
   return module;
 }
 
-/** The named provider's data modules, with the modules it lacks taken from the embedded store. */
+/** Composes the named provider's data modules, taking the modules it lacks from the embedded store. */
 function composeData(name: string, integrations: Map<string, Integration>): DataRole {
   const provided = integrations.get(name)?.modules.data ?? {};
   const fallback = integrations.get(EMBEDDED)?.modules.data;
@@ -330,7 +330,7 @@ function composeData(name: string, integrations: Map<string, Integration>): Data
   return composed as DataRole;
 }
 
-/** A role nobody provides: every call fails with a message that says how to configure it. */
+/** Creates a stand-in for a role without a provider: every call fails with a message on how to configure it. */
 function notConfigured(role: RoleName): unknown {
   return new Proxy(
     {},

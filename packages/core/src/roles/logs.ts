@@ -47,7 +47,7 @@ export interface LogSinkCapabilities {
 }
 
 /**
- * What a logs provider implements. Core wraps sinks in the `Logs` facade,
+ * Interface a logs provider implements. Core wraps sinks in the `Logs` facade,
  * which batches, redacts and fans out, so a sink only stores and reads.
  */
 export interface LogSink {
@@ -60,7 +60,7 @@ export interface LogSink {
   close?(): Promise<void>;
 }
 
-/** The logs role as the application sees it. */
+/** Logs role as the application uses it. */
 export interface Logger {
   trace(message: string, fields?: Record<string, unknown>): void;
   debug(message: string, fields?: Record<string, unknown>): void;

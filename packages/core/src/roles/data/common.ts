@@ -29,7 +29,7 @@ export interface Stored {
 export interface WriteOptions {
   /** The update fails with VersionConflictError unless the stored version equals this. */
   expectedVersion?: number;
-  /** Who made the change, recorded in events. */
+  /** Actor of the change, recorded in events. */
   actor?: string;
 }
 
